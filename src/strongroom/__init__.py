@@ -1,0 +1,2 @@
+"""Strongroom: Kubernetes secrets, end to end."""
+__version__ = "0.1.0"

@@ -1,0 +1,268 @@
+"""The ONLY module that imports cryptography.hazmat. Thin, typed wrappers; no policy, no formats.
+
+Everything above this file composes these into versioned recipes (see barrier.py, hybrid.py, shamir.py).
+Dangerous choices are keyword-only and prefixed `unsafe_`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hmac as _hmac
+import os
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, padding, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import padding as apadding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.x509.oid import NameOID
+
+from strongroom.crypto.errors import DecryptionError, InvalidKeyError, VerificationError
+
+__all__ = [
+    "InvalidSignature",
+    "aes_cbc_decrypt",
+    "aes_cbc_encrypt",
+    "aes_gcm_decrypt",
+    "aes_gcm_encrypt",
+    "chacha_decrypt",
+    "chacha_encrypt",
+    "constant_time_eq",
+    "hkdf_sha256",
+    "hmac_sha256",
+    "random_bytes",
+]
+
+GCM_NONCE = 12
+
+
+def random_bytes(n: int) -> bytes:
+    return os.urandom(n)
+
+
+def constant_time_eq(a: bytes | str, b: bytes | str) -> bool:
+    if isinstance(a, str):
+        a = a.encode()
+    if isinstance(b, str):
+        b = b.encode()
+    return _hmac.compare_digest(a, b)
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    return _hmac.new(key, data, "sha256").digest()
+
+
+def hkdf_sha256(key: bytes, *, info: bytes, length: int = 32, salt: bytes | None = None) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(key)
+
+
+# --- AEAD -----------------------------------------------------------------------------------------------------
+
+def aes_gcm_encrypt(key: bytes, plaintext: bytes, aad: bytes | None = None, *,
+                    unsafe_nonce: bytes | None = None) -> tuple[bytes, bytes]:
+    """Returns (nonce, ciphertext||tag). A caller-chosen nonce is only safe with a single-use key."""
+    nonce = unsafe_nonce if unsafe_nonce is not None else os.urandom(GCM_NONCE)
+    try:
+        return nonce, AESGCM(key).encrypt(nonce, plaintext, aad)
+    except ValueError as exc:
+        raise InvalidKeyError(str(exc)) from None
+
+
+def aes_gcm_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes | None = None) -> bytes:
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise DecryptionError("message authentication failed") from None
+    except ValueError as exc:
+        raise DecryptionError(f"invalid ciphertext or key: {exc}") from None
+
+
+def chacha_encrypt(key: bytes, plaintext: bytes, aad: bytes | None = None) -> tuple[bytes, bytes]:
+    nonce = os.urandom(12)
+    return nonce, ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
+
+
+def chacha_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes | None = None) -> bytes:
+    try:
+        return ChaCha20Poly1305(key).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise DecryptionError("message authentication failed") from None
+    except ValueError as exc:
+        raise DecryptionError(f"invalid ciphertext or key: {exc}") from None
+
+
+def aes_cbc_encrypt(key: bytes, plaintext: bytes, *, iv: bytes | None = None) -> tuple[bytes, bytes]:
+    """AES-CBC with PKCS#7 padding: only for formats that demand it (Kubernetes `aescbc`). Returns (iv, ct)."""
+    iv = iv if iv is not None else os.urandom(16)
+    padder = padding.PKCS7(128).padder()
+    data = padder.update(plaintext) + padder.finalize()
+    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return iv, enc.update(data) + enc.finalize()
+
+
+def aes_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    try:
+        dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+        data = dec.update(ciphertext) + dec.finalize()
+        unpadder = padding.PKCS7(128).unpadder()
+        return unpadder.update(data) + unpadder.finalize()
+    except ValueError:
+        raise DecryptionError("invalid AES-CBC ciphertext or padding") from None
+
+
+# --- RSA ------------------------------------------------------------------------------------------------------
+
+RSAPrivateKey = rsa.RSAPrivateKey
+RSAPublicKey = rsa.RSAPublicKey
+
+
+def rsa_generate(bits: int = 4096) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def _oaep(label: bytes | None) -> apadding.OAEP:
+    return apadding.OAEP(mgf=apadding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=label or None)
+
+
+def rsa_oaep_encrypt(public_key: rsa.RSAPublicKey, plaintext: bytes, label: bytes) -> bytes:
+    return public_key.encrypt(plaintext, _oaep(label))
+
+
+def rsa_oaep_decrypt(private_key: rsa.RSAPrivateKey, ciphertext: bytes, label: bytes) -> bytes:
+    try:
+        return private_key.decrypt(ciphertext, _oaep(label))
+    except ValueError:
+        raise DecryptionError("RSA-OAEP decryption failed") from None
+
+
+def rsa_pss_sign(private_key: rsa.RSAPrivateKey, data: bytes) -> bytes:
+    return private_key.sign(data, apadding.PSS(apadding.MGF1(hashes.SHA256()), apadding.PSS.MAX_LENGTH),
+                            hashes.SHA256())
+
+
+def rsa_pss_verify(public_key: rsa.RSAPublicKey, signature: bytes, data: bytes) -> None:
+    try:
+        public_key.verify(signature, data, apadding.PSS(apadding.MGF1(hashes.SHA256()), apadding.PSS.AUTO),
+                          hashes.SHA256())
+    except InvalidSignature:
+        raise VerificationError("signature verification failed") from None
+
+
+def rsa_pkcs1v15_verify(public_key: rsa.RSAPublicKey, signature: bytes, data: bytes, hash_name: str = "sha256") -> None:
+    algo = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}[hash_name]
+    try:
+        public_key.verify(signature, data, apadding.PKCS1v15(), algo)
+    except InvalidSignature:
+        raise VerificationError("signature verification failed") from None
+
+
+# --- EC / Ed25519 ---------------------------------------------------------------------------------------------
+
+def ed25519_generate() -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def ed25519_sign(key: ed25519.Ed25519PrivateKey, data: bytes) -> bytes:
+    return key.sign(data)
+
+
+def ed25519_verify(key: ed25519.Ed25519PublicKey, signature: bytes, data: bytes) -> None:
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        raise VerificationError("signature verification failed") from None
+
+
+def ecdsa_p256_generate() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def ecdsa_sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    return key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+
+def ecdsa_verify(key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes) -> None:
+    try:
+        key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise VerificationError("signature verification failed") from None
+
+
+# --- serialisation and X.509 ----------------------------------------------------------------------------------
+
+def private_key_to_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey,
+                       *, pkcs1: bool = False) -> bytes:
+    fmt = serialization.PrivateFormat.TraditionalOpenSSL if pkcs1 else serialization.PrivateFormat.PKCS8
+    return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())
+
+
+def public_key_to_pem(key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_private_key_pem(data: bytes) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise InvalidKeyError("not a readable unencrypted PEM private key") from None
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
+        raise InvalidKeyError("unsupported private key type")
+    return key
+
+
+def load_public_key_pem(data: bytes) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        raise InvalidKeyError("not a readable PEM public key") from None
+    if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
+        raise InvalidKeyError("unsupported public key type")
+    return key
+
+
+def load_certificate_pem(data: bytes) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError:
+        raise InvalidKeyError("not a readable PEM certificate") from None
+
+
+def certificate_to_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def self_signed_certificate(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, common_name: str, *,
+                            days: int = 3650, organization: str | None = None,
+                            dns_names: list[str] | None = None, ip_addresses: list[str] | None = None,
+                            not_before: _dt.datetime | None = None) -> x509.Certificate:
+    import ipaddress
+
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attrs.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    name = x509.Name(attrs)
+    start = not_before or _dt.datetime.now(_dt.UTC) - _dt.timedelta(minutes=5)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + _dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    )
+    sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names or []]
+    sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in ip_addresses or []]
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+def sha256(data: bytes) -> bytes:
+    h = hashes.Hash(hashes.SHA256())
+    h.update(data)
+    return h.finalize()
