@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import padding as apadding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtensionOID, NameOID
 
 from strongroom.crypto.errors import DecryptionError, InvalidKeyError, VerificationError
 
@@ -266,3 +266,50 @@ def sha256(data: bytes) -> bytes:
     h = hashes.Hash(hashes.SHA256())
     h.update(data)
     return h.finalize()
+
+
+# --- Sealed Secrets (kubeseal) key material ----------------------------------------------------------------
+
+_KEY_USAGE_ENCIPHER_ONLY_DER = b"\x03\x02\x00\x01"  # BIT STRING, bit 7 (encipherOnly) set, as Go writes it
+
+
+def sealed_secrets_certificate(key: rsa.RSAPrivateKey, *, common_name: str = "",
+                               not_before: _dt.datetime | None = None,
+                               validity: _dt.timedelta = _dt.timedelta(hours=87600)) -> x509.Certificate:
+    """Self-signed certificate shaped like the sealed-secrets controller's (see sealed-secrets-format.md §7).
+
+    Issuer = Subject = CN=<common_name> (an empty DN when empty), serial in [1, 2^128), KeyUsage encipherOnly
+    (critical, written raw: `cryptography` refuses to build that combination), CA:TRUE (critical),
+    SubjectKeyId.
+    """
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else [])
+    start = (not_before or _dt.datetime.now(_dt.UTC)).replace(microsecond=0)
+    serial = int.from_bytes(os.urandom(16), "big") or 1
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(start)
+        .not_valid_after(start + validity)
+        .add_extension(x509.UnrecognizedExtension(ExtensionOID.KEY_USAGE, _KEY_USAGE_ENCIPHER_ONLY_DER),
+                       critical=True)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def public_key_to_openssh(key: rsa.RSAPublicKey) -> bytes:
+    """`ssh-rsa AAAA...`: the input of the SSH-style SHA256 fingerprint sealed-secrets keys are named by."""
+    return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+
+
+# --- Kubernetes KMS v2 (atrest / kms) ---------------------------------------------------------------------
+
+def hkdf_expand_sha256(prk: bytes, *, info: bytes, length: int = 32) -> bytes:
+    """HKDF-Expand only (RFC 5869 step 2), as Kubernetes KMS v2 derives per-write DEKs from its seed."""
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+    return HKDFExpand(algorithm=hashes.SHA256(), length=length, info=info).derive(prk)

@@ -1,0 +1,184 @@
+"""THE request pipeline, once, for every API call:
+
+    sealed? -> authenticate -> existence check (create vs update) -> ACL -> audit request -> route
+            -> register lease / issue token -> wrap -> audit response -> count token use
+
+Engines and auth methods only ever see an authorised `sdk.Request`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from strongroom.core import clock
+from strongroom.core.context import CallerContext, current
+from strongroom.core.tokens.entry import TokenEntry
+from strongroom.sdk.errors import InvalidRequest, PermissionDenied, Sealed, UnsupportedPath
+from strongroom.sdk.operations import Operation
+from strongroom.sdk.request import Connection, Request, Response
+
+if TYPE_CHECKING:
+    from strongroom.core.core import Core
+    from strongroom.core.router import Route
+
+# reachable while sealed (answered by the system backend)
+SEALED_OK = ("sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader", "sys/seal", "sys/step-down",
+             "sys/rekey/", "sys/generate-root/")
+# never need a token
+UNAUTHENTICATED = ("sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader", "sys/rekey/init",
+                   "sys/rekey/update", "sys/rekey/verify", "sys/generate-root/attempt", "sys/generate-root/update",
+                   "sys/internal/ui/mounts", "sys/wrapping/lookup")
+
+
+@dataclass
+class ApiRequest:
+    """What the HTTP layer hands the core."""
+
+    operation: Operation
+    path: str
+    data: dict[str, Any] = field(default_factory=dict)
+    token: str = ""
+    remote_addr: str = ""
+    remote_port: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    wrap_ttl: int = 0
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class ApiResult:
+    request_id: str
+    response: Response | None
+    lease_id: str = ""
+    lease_duration: int = 0
+    renewable: bool = False
+    auth: dict[str, Any] | None = None
+    wrap_info: dict[str, Any] | None = None
+    mount_type: str = ""
+
+
+def matches(path: str, patterns: tuple[str, ...] | list[str] | Any) -> bool:
+    for p in patterns:
+        if p.endswith("*"):
+            if path.startswith(p[:-1]):
+                return True
+        elif (p.endswith("/") and path.startswith(p)) or path == p or path == p.rstrip("/"):
+            return True
+    return False
+
+
+class Pipeline:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def authenticate(self, token: str, remote_addr: str) -> TokenEntry:
+        if not token:
+            raise PermissionDenied("permission denied")
+        entry = await self.core.tokens.lookup(token)
+        if entry is None or entry.num_uses < 0:
+            raise PermissionDenied("permission denied")
+        if entry.bound_cidrs and remote_addr:
+            addr = ipaddress.ip_address(remote_addr)
+            if not any(addr in ipaddress.ip_network(c, strict=False) for c in entry.bound_cidrs):
+                raise PermissionDenied("permission denied")
+        return entry
+
+    async def handle(self, api: ApiRequest) -> ApiResult:
+        core = self.core
+        path = api.path.lstrip("/")
+        if core.sealed:
+            if not matches(path, SEALED_OK):
+                raise Sealed()
+            return await self._dispatch_system(api, path)
+
+        found = core.find_route(path)
+        if found is None:
+            raise UnsupportedPath(f"no handler for route \"{path}\". route entry not found.")
+        route, rel = found
+        backend = route.backend
+        unauth = matches(path, UNAUTHENTICATED) or (
+            route.entry.kind == "auth" and matches(rel, backend.unauthenticated_paths))
+        ctx = CallerContext(token=api.token, request_id=api.id, remote_addr=api.remote_addr)
+        entry: TokenEntry | None = None
+        if not unauth or (api.token and path.startswith("sys/")):
+            try:
+                entry = await self.authenticate(api.token, api.remote_addr)
+            except PermissionDenied:
+                if not unauth:
+                    raise
+        ctx.entry = entry
+        req = self._request(api, route, rel, entry, unauth)
+        if entry is not None:
+            ctx.acl = await self._authorize(api, path, req, route, entry)
+        elif not unauth:
+            raise PermissionDenied("permission denied")
+
+        token_ctx = current.set(ctx)
+        try:
+            resp = await backend.handle(req)
+        finally:
+            current.reset(token_ctx)
+        result = ApiResult(api.id, resp, mount_type=route.entry.type)
+        if resp is not None and resp.issued_auth is not None:
+            result.auth = resp.issued_auth
+        if resp is not None and resp.auth is not None:
+            result.auth = await self.core.issue_login_token(resp, route, api)
+        if resp is not None and resp.secret is not None:
+            await self.core.register_lease(result, req, route)
+        if api.wrap_ttl and resp is not None and (resp.data is not None or result.auth is not None):
+            result.wrap_info = await self.core.wrapping.wrap(result, api.wrap_ttl, path, entry)
+        if entry is not None and entry.num_uses > 0 and await core.tokens.use(entry):
+            await core.tokens.revoke_tree(entry)
+        return result
+
+    @staticmethod
+    def _request(api: ApiRequest, route: Route, rel: str, entry: TokenEntry | None, unauth: bool) -> Request:
+        req = Request(operation=api.operation, path=rel, data=api.data, storage=route.view, id=api.id,
+                      mount_point=route.prefix, mount_type=route.entry.type, mount_accessor=route.entry.accessor,
+                      connection=Connection(api.remote_addr, api.remote_port), headers=api.headers,
+                      query=api.query, unauthenticated=unauth)
+        if entry is not None:
+            req.client_token_id = entry.id_hash
+            req.client_token_accessor = entry.accessor
+            req.display_name = entry.display_name
+            req.policies = tuple(entry.policies)
+            req.entity_id = entry.entity_id
+            req.token_meta = entry.meta
+        return req
+
+    async def _authorize(self, api: ApiRequest, path: str, req: Request, route: Route, entry: TokenEntry) -> Any:
+        """Existence check (create vs update), then the ACL decision. Returns the compiled ACL."""
+        backend = route.backend
+        if req.operation == Operation.UPDATE:
+            exists = await backend.exists(req)
+            if exists is False:
+                req.operation = Operation.CREATE
+        acl = await self.core.policies.acl(entry.policies)
+        decision = acl.check(path, req.operation, api.data, is_root_path=matches(req.path, backend.root_paths),
+                             wrap_ttl=api.wrap_ttl or None)
+        if not decision.allowed:
+            raise PermissionDenied("permission denied")
+        return acl
+
+    async def _dispatch_system(self, api: ApiRequest, path: str) -> ApiResult:
+        sys_backend = self.core.system_backend
+        req = Request(operation=api.operation, path=path[len("sys/"):], data=api.data, id=api.id,
+                      mount_point="sys/", mount_type="system", connection=Connection(api.remote_addr),
+                      headers=api.headers, query=api.query, unauthenticated=True)
+        token_ctx = current.set(CallerContext(token=api.token, request_id=api.id))
+        try:
+            resp = await sys_backend.handle(req)
+        finally:
+            current.reset(token_ctx)
+        return ApiResult(api.id, resp, mount_type="system")
+
+
+def now() -> float:
+    return clock.now()
+
+
+__all__ = ["ApiRequest", "ApiResult", "InvalidRequest", "Pipeline"]

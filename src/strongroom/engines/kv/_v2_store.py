@@ -1,0 +1,224 @@
+"""KV v2 records and their storage layout.
+
+Layout inside the mount's (already encrypted, chrooted) storage, all values JSON via orjson:
+
+    config                      {"v":1, "max_versions", "cas_required", "delete_version_after"}
+    metadata/<secret path>      one record per secret: settings, custom metadata and every live version's
+                                {created_time, deletion_time, destroyed} (times in ns since the epoch)
+    versions/<sha256(path)>/<n> one record per version: {"v":1, "data": {...}, "created_time"}
+
+Versions live in their own entries so that a write touches two small records no matter how long the history
+is; hashing the secret path keeps those keys flat and unambiguous for any path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from strongroom.engines.kv._common import dumps, go_duration, loads_map, rfc3339nano
+from strongroom.sdk import Storage, StrongroomError
+
+DEFAULT_MAX_VERSIONS = 10
+DVA_DISABLED = -1  # config.delete_version_after < 0 switches the feature off for every key
+FORMAT = 1
+
+
+@dataclass
+class Config:
+    max_versions: int = 0
+    cas_required: bool = False
+    delete_version_after: int = 0  # seconds; 0 = unset, -1 = disabled
+
+    @property
+    def dva_disabled(self) -> bool:
+        return self.delete_version_after == DVA_DISABLED
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({"v": FORMAT, "max_versions": self.max_versions,
+                             "cas_required": self.cas_required,
+                             "delete_version_after": self.delete_version_after})
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Config:
+        d = loads_map(raw)
+        return cls(int(d.get("max_versions", 0)), bool(d.get("cas_required", False)),
+                   int(d.get("delete_version_after", 0)))
+
+
+@dataclass
+class VersionMeta:
+    created_time: int
+    deletion_time: int | None = None
+    destroyed: bool = False
+
+    def is_deleted(self, now: int) -> bool:
+        """Deleted once its deletion time has passed (a future one comes from delete_version_after)."""
+        return self.deletion_time is not None and self.deletion_time < now
+
+    def api(self) -> dict[str, Any]:
+        return {"created_time": rfc3339nano(self.created_time),
+                "deletion_time": rfc3339nano(self.deletion_time),
+                "destroyed": self.destroyed}
+
+
+@dataclass
+class KeyMeta:
+    current_version: int = 0
+    oldest_version: int = 0
+    created_time: int | None = None
+    updated_time: int | None = None
+    max_versions: int = 0
+    cas_required: bool = False
+    delete_version_after: int = 0
+    custom_metadata: dict[str, str] | None = None
+    versions: dict[int, VersionMeta] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({
+            "v": FORMAT, "current_version": self.current_version, "oldest_version": self.oldest_version,
+            "created_time": self.created_time, "updated_time": self.updated_time,
+            "max_versions": self.max_versions, "cas_required": self.cas_required,
+            "delete_version_after": self.delete_version_after, "custom_metadata": self.custom_metadata,
+            "versions": {str(n): [v.created_time, v.deletion_time, v.destroyed]
+                         for n, v in sorted(self.versions.items())},
+        })
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> KeyMeta:
+        d = loads_map(raw)
+        versions = {int(n): VersionMeta(int(c), None if dt is None else int(dt), bool(x))
+                    for n, (c, dt, x) in d.get("versions", {}).items()}
+        return cls(int(d["current_version"]), int(d["oldest_version"]), d.get("created_time"),
+                   d.get("updated_time"), int(d.get("max_versions", 0)), bool(d.get("cas_required", False)),
+                   int(d.get("delete_version_after", 0)), d.get("custom_metadata") or None, versions)
+
+    def effective_max_versions(self, config_max: int) -> int:
+        # OpenBao/Vault take the larger of the key's and the mount's setting; 0 for both means 10
+        return max(self.max_versions, config_max) or DEFAULT_MAX_VERSIONS
+
+    def add_version(self, created: int, deletion: int | None, config_max: int) -> tuple[VersionMeta, int]:
+        """Appends a version and slides the max_versions window; returns it and the newest version to prune
+        (0 = none). Pruned versions drop out of `versions` here; their data entries are deleted afterwards."""
+        vm = VersionMeta(created, deletion)
+        self.current_version += 1
+        self.versions[self.current_version] = vm
+        self.updated_time = created
+        if self.created_time is None:
+            self.created_time = created
+        keep = self.effective_max_versions(config_max)
+        if self.current_version - self.oldest_version < keep:
+            return vm, 0
+        to_delete = self.current_version - keep
+        for n in range(self.oldest_version, to_delete + 1):
+            self.versions.pop(n, None)
+        self.oldest_version = to_delete + 1
+        return vm, to_delete
+
+    def version_api(self, n: int) -> dict[str, Any]:
+        """The per-version metadata block of data/ and subkeys/ responses."""
+        return {"version": n, **self.versions[n].api(), "custom_metadata": self.custom_metadata}
+
+    def api(self) -> dict[str, Any]:
+        return {
+            "versions": {str(n): v.api() for n, v in sorted(self.versions.items())},
+            "current_version": self.current_version,
+            "oldest_version": self.oldest_version,
+            "created_time": rfc3339nano(self.created_time),
+            "updated_time": rfc3339nano(self.updated_time),
+            "max_versions": self.max_versions,
+            "cas_required": self.cas_required,
+            "delete_version_after": go_duration(self.delete_version_after),
+            "custom_metadata": self.custom_metadata,
+        }
+
+
+def deletion_time(created: int, mount_dva: int, key_dva: int) -> int | None:
+    """created + the smaller non-zero of the mount's and the key's delete_version_after (Vault's rule)."""
+    candidates = [s for s in (mount_dva, key_dva) if s > 0]
+    if not candidates:
+        return None
+    return created + min(candidates) * 1_000_000_000
+
+
+def _meta_key(path: str) -> str:
+    return "metadata/" + path
+
+
+def _versions_prefix(path: str) -> str:
+    return "versions/" + hashlib.sha256(path.encode()).hexdigest() + "/"
+
+
+async def get_config(storage: Storage) -> Config:
+    raw = await storage.get("config")
+    return Config() if raw is None else Config.from_json(raw)
+
+
+async def put_config(storage: Storage, config: Config) -> None:
+    await storage.put("config", config.to_json())
+
+
+async def get_meta(storage: Storage, path: str) -> KeyMeta | None:
+    raw = await storage.get(_meta_key(path))
+    return None if raw is None else KeyMeta.from_json(raw)
+
+
+async def put_meta(storage: Storage, path: str, meta: KeyMeta) -> None:
+    await storage.put(_meta_key(path), meta.to_json())
+
+
+async def delete_meta(storage: Storage, path: str) -> None:
+    await storage.delete(_meta_key(path))
+
+
+async def list_meta(storage: Storage, prefix: str) -> list[str]:
+    return await storage.list(_meta_key(prefix))
+
+
+async def get_version(storage: Storage, path: str, n: int) -> dict[str, Any] | None:
+    raw = await storage.get(_versions_prefix(path) + str(n))
+    if raw is None:
+        return None
+    data = loads_map(raw).get("data")
+    if not isinstance(data, dict):
+        raise StrongroomError("corrupt version record")
+    return data
+
+
+async def put_version(storage: Storage, path: str, n: int, data: dict[str, Any], created: int) -> None:
+    record = {"v": FORMAT, "data": data, "created_time": created}
+    await storage.put(_versions_prefix(path) + str(n), dumps(record))
+
+
+async def delete_versions(storage: Storage, path: str, which: set[int] | None = None, upto: int = 0) -> None:
+    """Deletes the data of the given versions, of every version <= upto, or (neither given) of all of them.
+    Listing the secret's version folder also sweeps entries a crashed earlier prune left behind."""
+    prefix = _versions_prefix(path)
+    for name in await storage.list(prefix):
+        if not name.isdigit():
+            continue
+        n = int(name)
+        if (which is None and upto == 0) or (which is not None and n in which) or n <= upto:
+            await storage.delete(prefix + name)
+
+
+__all__ = [
+    "DEFAULT_MAX_VERSIONS",
+    "DVA_DISABLED",
+    "Config",
+    "KeyMeta",
+    "VersionMeta",
+    "delete_meta",
+    "delete_versions",
+    "deletion_time",
+    "get_config",
+    "get_meta",
+    "get_version",
+    "list_meta",
+    "put_config",
+    "put_meta",
+    "put_version",
+]

@@ -1,0 +1,1 @@
+"""Generated KMS v2 protobuf/gRPC stubs (scripts/gen-kms-proto)."""

@@ -1,0 +1,142 @@
+"""Starting the server: storage from config, the core, the dev-mode bootstrap, and uvicorn on the listener."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import uvicorn
+
+from strongroom.core.core import Core, CoreConfig
+from strongroom.core.mounts import MountEntry
+from strongroom.core.physical import Physical
+from strongroom.core.physical.sqlite import SQLitePhysical
+from strongroom.server.app import App
+from strongroom.server.compose import build_core
+from strongroom.server.config import ServerConfig
+from strongroom.server.logging_setup import configure_logging
+
+log = logging.getLogger("strongroom.server")
+
+
+@dataclass
+class DevOptions:
+    root_token_id: str = ""
+    listen_address: str = "127.0.0.1:8200"
+    data_dir: str = ""
+    no_store_token: bool = False
+
+
+async def open_physical(cfg: ServerConfig) -> Physical:
+    if cfg.storage_type == "sqlite":
+        return SQLitePhysical(str(cfg.storage["path"]), synchronous=str(cfg.storage.get("synchronous", "FULL")))
+    if cfg.storage_type == "postgresql":
+        from strongroom.core.physical.postgresql import PostgresPhysical
+
+        pg = PostgresPhysical(str(cfg.storage["connection_url"]),
+                              max_size=int(cfg.storage.get("max_connections", 16)))
+        await pg.open()
+        return pg
+    from strongroom.core.physical.inmem import InmemPhysical
+
+    return InmemPhysical()
+
+
+def core_config(cfg: ServerConfig) -> CoreConfig:
+    c = CoreConfig(cluster_name=cfg.cluster_name, api_addr=cfg.api_addr, storage_type=cfg.storage_type)
+    if cfg.default_lease_ttl:
+        c.default_lease_ttl = cfg.default_lease_ttl
+    if cfg.max_lease_ttl:
+        c.max_lease_ttl = cfg.max_lease_ttl
+    return c
+
+
+async def dev_bootstrap(core: Core, opts: DevOptions, key_file: str) -> tuple[str, str]:
+    """Initialises (1 share) and unseals; mounts secret/ as KV v2. Returns (unseal key b64, root token)."""
+    import base64
+
+    if await core.seal.initialized():
+        if not os.path.exists(key_file):
+            raise SystemExit(f"{key_file} is missing: this dev data dir cannot be unsealed automatically")
+        with open(key_file, "rb") as f:
+            key = f.read()
+        await core.unseal_with_key(key)
+        return base64.b64encode(key).decode(), ""
+    keys, token = await core.initialize(1, 1, root_token_id=opts.root_token_id or None)
+    await core.unseal_with_key(keys[0])
+    await core.mount(MountEntry("secret/", "kv", "key/value secret storage", options={"version": "2"}))
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(keys[0])
+    return base64.b64encode(keys[0]).decode(), token
+
+
+def dev_config(opts: DevOptions) -> ServerConfig:
+    data_dir = opts.data_dir or tempfile.mkdtemp(prefix="strongroom-dev-")
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)
+    cfg = ServerConfig(storage_type="sqlite", storage={"path": os.path.join(data_dir, "strongroom.db"),
+                                                       "synchronous": "NORMAL"})
+    cfg.listener.address = opts.listen_address
+    cfg.listener.tls_disable = True
+    cfg.api_addr = f"http://{opts.listen_address}"
+    cfg.raw["dev_data_dir"] = data_dir
+    return cfg
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return (host.strip("[]") or "127.0.0.1"), int(port or 8200)
+
+
+def dev_banner(cfg: ServerConfig, unseal_key: str, token: str, out: object = sys.stdout) -> None:
+    addr = cfg.api_addr
+    lines = [
+        "==> Strongroom server started in DEV mode. Never use dev mode in production.",
+        "",
+        "You may need to set the following environment variables:",
+        f"    $ export VAULT_ADDR='{addr}'",
+        "",
+        "The unseal key and root token are displayed below in case you want to seal/unseal the server or",
+        "re-authenticate.",
+        "",
+        f"Unseal Key: {unseal_key}",
+        f"Root Token: {token or '(unchanged: the dev data dir was already initialised)'}",
+        f"Data dir:   {cfg.raw.get('dev_data_dir', '')}",
+        "",
+    ]
+    print("\n".join(lines), file=out, flush=True)  # type: ignore[call-overload]
+
+
+async def serve(cfg: ServerConfig, *, dev: DevOptions | None = None, ready: asyncio.Event | None = None) -> None:
+    configure_logging(cfg.log_level, cfg.log_format)
+    physical = await open_physical(cfg)
+    core = build_core(physical, core_config(cfg))
+    if dev is not None:
+        key_file = os.path.join(str(cfg.raw["dev_data_dir"]), ".dev-unseal-key")
+        unseal_key, token = await dev_bootstrap(core, dev, key_file)
+        dev_banner(cfg, unseal_key, token)
+    app = App(core)
+    from strongroom.server.extras import install_extras
+
+    install_extras(app, cfg)
+    host, port = _split_address(cfg.listener.address)
+    ucfg = uvicorn.Config(
+        app, host=host, port=port, lifespan="off", access_log=False, log_level="warning",
+        ssl_certfile=None if cfg.listener.tls_disable else cfg.listener.tls_cert_file or None,
+        ssl_keyfile=None if cfg.listener.tls_disable else cfg.listener.tls_key_file or None,
+        ssl_ca_certs=cfg.listener.tls_client_ca_file or None, server_header=False, date_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(ucfg)
+    log.info("listening on %s (tls %s)", cfg.listener.address, "off" if cfg.listener.tls_disable else "on")
+    try:
+        await server.serve()
+    finally:
+        if not core.sealed:
+            await core.seal_vault()
+        await physical.close()
+        log.info("shut down cleanly")

@@ -1,0 +1,98 @@
+"""The transit backend against a real `bao server -dev`, the PKCS#11 backend against SoftHSM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+
+from strongroom.kms import pkcs11_backend
+from strongroom.kms.backend import BackendError, BadCiphertext
+from strongroom.kms.client import KMSClient
+from strongroom.kms.keyid import Journal
+from strongroom.kms.server import PluginServer
+from strongroom.kms.service import KMSService
+from strongroom.kms.transit import TransitBackend
+from tests.kms.conftest import SOFTHSM, Bao, Token
+
+
+def _serve(backend, short_dir: Path) -> PluginServer:
+    server = PluginServer(
+        KMSService(backend, journal=Journal(short_dir / "st"), status_ttl=0), f"unix://{short_dir}/k.sock"
+    )
+    server.start()
+    return server
+
+
+def _lifecycle(server: PluginServer, rotate) -> None:
+    """Status, Encrypt, rotate the KEK, Status changes, old and new seeds decrypt, restart-free."""
+    with KMSClient(f"unix://{server.path}") as c:
+        st = c.status()
+        assert st.healthz == "ok", st.healthz
+        old = c.encrypt(b"a" * 32)
+        assert old.key_id == st.key_id and len(old.ciphertext) <= 1024
+        rotate()
+        st2 = c.status()
+        assert st2.key_id != st.key_id
+        new = c.encrypt(b"b" * 32)
+        assert new.key_id == st2.key_id
+        assert c.decrypt(old.ciphertext, old.key_id, dict(old.annotations)) == b"a" * 32
+        assert c.decrypt(new.ciphertext, new.key_id, dict(new.annotations)) == b"b" * 32
+        with pytest.raises(grpc.RpcError) as err:
+            c.decrypt(b"garbage-ciphertext", new.key_id, dict(new.annotations))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.bao
+def test_transit_backend_against_openbao(bao: Bao, short_dir: Path) -> None:
+    bao.call("POST", "transit/keys/kms-a", {"type": "aes256-gcm96"})
+    backend = TransitBackend(bao.addr, "kms-a", token=bao.token)
+    ct, version = backend.wrap(b"k" * 32)
+    assert ct.startswith(b"vault:v1:") and version == 1
+    server = _serve(backend, short_dir)
+    try:
+        _lifecycle(server, lambda: bao.call("POST", "transit/keys/kms-a/rotate"))
+    finally:
+        server.stop(1)
+
+
+@pytest.mark.bao
+def test_transit_ciphertext_readable_by_bao_itself(bao: Bao) -> None:
+    """Compatibility both ways: bao decrypts what we wrapped and we unwrap what bao encrypted."""
+    import base64
+
+    bao.call("POST", "transit/keys/kms-b")
+    backend = TransitBackend(bao.addr, "kms-b", token=bao.token)
+    ct, _ = backend.wrap(b"z" * 32)
+    got = bao.call("POST", "transit/decrypt/kms-b", {"ciphertext": ct.decode()}).json()["data"]["plaintext"]
+    assert base64.b64decode(got) == b"z" * 32
+    theirs = bao.call(
+        "POST", "transit/encrypt/kms-b", {"plaintext": base64.b64encode(b"y" * 32).decode()}
+    ).json()["data"]["ciphertext"]
+    assert backend.unwrap(theirs.encode()) == b"y" * 32
+
+
+@pytest.mark.bao
+def test_transit_errors_are_clear(bao: Bao) -> None:
+    bao.call("POST", "transit/keys/kms-c")
+    with pytest.raises(BackendError, match="403"):
+        TransitBackend(bao.addr, "kms-c", token="wrong-token").current_version()
+    with pytest.raises(BackendError, match="ConnectError"):
+        TransitBackend("http://127.0.0.1:1", "kms-c", token="t").current_version()
+    backend = TransitBackend(bao.addr, "kms-c", token=bao.token)
+    with pytest.raises(BadCiphertext):
+        backend.unwrap(b"vault:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+
+
+def test_pkcs11_backend_against_softhsm(softhsm: Token, short_dir: Path) -> None:
+    label = "kek-test"
+    with pytest.raises(BackendError, match="no AES key"):
+        pkcs11_backend.Pkcs11Backend(SOFTHSM, softhsm.label, softhsm.pin, label)
+    assert pkcs11_backend.rotate(SOFTHSM, softhsm.label, softhsm.pin, label) == 1
+    backend = pkcs11_backend.Pkcs11Backend(SOFTHSM, softhsm.label, softhsm.pin, label)
+    server = _serve(backend, short_dir)
+    try:
+        _lifecycle(server, lambda: pkcs11_backend.rotate(SOFTHSM, softhsm.label, softhsm.pin, label))
+    finally:
+        server.stop(1)

@@ -1,0 +1,75 @@
+"""Loading: multi-document files, List objects, JSON, directories, stdin, and errors that lose nothing."""
+
+from __future__ import annotations
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strongroom.rbaclint.loader import load_paths, load_text
+
+MULTI = """# leading comment
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: x}
+---
+---
+# Source: chart/templates/b.yaml
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: b
+--- # trailing comment on separator
+kind: Broken
+  oops: [
+---
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: Secret, metadata: {name: c, namespace: y}}
+- {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: d, namespace: ignored}}
+"""
+
+
+def test_multi_document_lines_and_errors():
+    result = load_text(MULTI, "m.yaml")
+    refs = [(o.ref, o.line) for o in result.objects]
+    assert refs == [("ConfigMap/x/a", 2), ("ServiceAccount/default/b", 8), ("Secret/y/c", 16), ("ClusterRole/d", 16)]
+    assert len(result.errors) == 1
+    assert result.errors[0].line == 14 and "invalid YAML" in result.errors[0].message
+
+
+def test_json_list_and_directories(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "sub" / "dump.json").write_bytes(
+        orjson.dumps({"kind": "List", "items": [{"kind": "Namespace", "metadata": {"name": "n"}}]})
+    )
+    (tmp_path / "a.yml").write_text("kind: ServiceAccount\nmetadata: {name: s}\n")
+    (tmp_path / "notes.txt").write_text("kind: ServiceAccount\n")
+    (tmp_path / ".git" / "x.yaml").write_text("kind: ServiceAccount\nmetadata: {name: hidden}\n")
+    result = load_paths([str(tmp_path)])
+    assert sorted(o.ref for o in result.objects) == ["Namespace/n", "ServiceAccount/default/s"]
+    assert not result.errors
+
+
+def test_stdin_and_missing_path():
+    result = load_paths(["-", "/no/such/file.yaml"], stdin_text="kind: Role\nmetadata: {name: r}\n")
+    assert [o.source for o in result.objects] == ["<stdin>"]
+    assert result.errors[0].message == "no such file or directory"
+
+
+def test_non_mapping_and_binary(tmp_path):
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00kind")
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    result = load_paths([str(tmp_path)])
+    messages = sorted(e.message for e in result.errors)
+    assert messages == ["cannot read: UnicodeDecodeError", "document is not a mapping (object)"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from([*"ab:-{}[]#\n '\"\t&*!|>%@`", "---\n", "kind: X\n"]), max_size=80).map("".join))
+def test_loader_never_crashes(text):
+    result = load_text(text, "fuzz.yaml")
+    for err in result.errors:
+        assert err.source == "fuzz.yaml" and err.line >= 1
