@@ -180,6 +180,7 @@ class _Route:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: Any
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence default stderr logging

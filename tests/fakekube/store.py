@@ -6,6 +6,7 @@ Thread-safe: every public method takes the store lock; watchers wait on `changed
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import secrets
@@ -78,6 +79,15 @@ def _conflict(res: Resource, name: str) -> ApiStatusError:
     return ApiStatusError(409, "Conflict", f'Operation cannot be fulfilled on {res.plural} "{name}": the object '
                           "has been modified; please apply your changes to the latest version and try again",
                           {"name": name, "group": res.group, "kind": res.plural})
+
+
+def _normalise(res: Resource, obj: Obj) -> None:
+    """What the real API server does to a Secret: stringData is folded into data (base64)."""
+    if res.kind == "Secret" and res.group == "" and "stringData" in obj:
+        data = obj.setdefault("data", {}) or {}
+        for key, value in (obj.pop("stringData") or {}).items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
 
 
 def _spec_part(res: Resource, obj: Obj) -> Obj:
@@ -181,6 +191,7 @@ class Store:
                 meta.pop(k, None)
             if res.status_subresource:
                 obj.pop("status", None)
+            _normalise(res, obj)
             meta.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), resourceVersion=self._bump())
             if res.kind not in _NO_SPEC:
                 meta["generation"] = 1
@@ -212,6 +223,7 @@ class Store:
                                                                                          or []):
             raise ApiStatusError(422, "Forbidden", "no new finalizers can be added if the object is being deleted")
         new.pop("apiVersion", None), new.pop("kind", None)
+        _normalise(res, new)
         if new == old:
             return self._render(res, entry)
         if res.kind not in _NO_SPEC and _spec_part(res, new) != _spec_part(res, old):

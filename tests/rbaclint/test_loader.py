@@ -73,3 +73,54 @@ def test_loader_never_crashes(text):
     result = load_text(text, "fuzz.yaml")
     for err in result.errors:
         assert err.source == "fuzz.yaml" and err.line >= 1
+
+
+def test_kubernetes_yaml11_semantics():
+    from strongroom.rbaclint.loader import parse_yaml
+
+    doc = parse_yaml("mode: 0644\nautomount: no\nflag: on\nbase: &b {x: 1}\nmerged:\n  <<: *b\n  y: 2\nt: 2024-01-01\n")
+    assert doc["mode"] == 0o644 and doc["automount"] is False and doc["flag"] is True
+    assert doc["merged"] == {"x": 1, "y": 2}
+    assert parse_yaml("a: '0644'\nb: 420\n") == {"a": "0644", "b": 420}
+    assert parse_yaml("a: 1\na: 2\n") == {"a": 2}  # duplicate keys: PyYAML's reading, not an error
+
+
+_scalars = st.one_of(
+    st.integers(-(2**40), 2**40),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(
+        alphabet=st.sampled_from([*"aZ09 -:._/#'\"{}[],&*!|>%@`\n", "yes", "0644", "on", "<<", "1e3"]), max_size=12
+    ),
+)
+_docs = st.recursive(
+    _scalars,
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=4), st.dictionaries(st.text("abcXYZ019-_./", min_size=1, max_size=8), kids, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text("abcxyz-", min_size=1, max_size=6), _docs, min_size=1, max_size=5), st.booleans())
+def test_fast_yaml_path_agrees_with_pyyaml(doc, flow):
+    import yaml
+
+    from strongroom.rbaclint.loader import parse_yaml
+
+    text = yaml.safe_dump(doc, default_flow_style=flow)
+    assert parse_yaml(text) == yaml.load(text, Loader=yaml.CSafeLoader)
+
+
+def test_fixtures_agree_with_pyyaml():
+    from pathlib import Path
+
+    import yaml
+
+    from strongroom.rbaclint.loader import parse_yaml
+
+    for path in (Path(__file__).parent / "fixtures").rglob("*.yaml"):
+        for chunk in path.read_text().split("\n---"):
+            assert parse_yaml(chunk) == yaml.load(chunk, Loader=yaml.CSafeLoader), path

@@ -8,9 +8,8 @@ import os
 
 import pytest
 from kubesealpy import DecryptionError as PeerDecryptionError
-from kubesealpy import NoMatchingKeyError
+from kubesealpy import NoMatchingKeyError, Sealer, SealingScope, Unsealer
 from kubesealpy import SealedSecret as PeerSealedSecret
-from kubesealpy import Sealer, SealingScope, Unsealer
 from kubesealpy import Secret as PeerSecret
 
 from strongroom import sealing

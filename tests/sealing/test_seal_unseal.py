@@ -217,3 +217,15 @@ def test_raw_values(pair):
     assert sealing.unseal_value([pair.key], Scope.NAMESPACE_WIDE, "ns", "other", raw) == b"v"
     with pytest.raises(UnsealError):
         sealing.unseal_value([pair.key], Scope.NAMESPACE_WIDE, "ns2", "other", raw)
+
+
+def test_reseal_keeps_scope_and_moves_to_the_new_key(pair, other_pair):
+    sealed = seal_secret(make_secret(a=b"1"), pair.public, Scope.NAMESPACE_WIDE)
+    sealed["metadata"]["uid"] = "abc"
+    sealed["spec"]["template"]["data"] = {"t": "{{ .a }}!"}
+    rotated = sealing.reseal_sealed_secret(sealed, [other_pair.key, pair.key], other_pair.public)
+    assert sealing.scope_of(rotated) is Scope.NAMESPACE_WIDE
+    assert _data(unseal_sealed_secret(rotated, [other_pair.key])) == {"a": b"1", "t": b"1!"}
+    assert "ownerReferences" not in rotated["spec"]["template"]["metadata"]
+    with pytest.raises(UnsealError):
+        unseal_sealed_secret(rotated, [pair.key])

@@ -35,7 +35,8 @@ class Finding:
 
 def parse_key(key: bytes) -> tuple[str, str, str, str]:
     """/registry/[<group>/]<resource>/[<namespace>/]<name> -> (group, resource, namespace, name)."""
-    parts = key.decode(errors="replace").split("/")[2:]
+    parts = key.decode(errors="replace").split("/")
+    parts = parts[parts.index("registry") + 1:] if "registry" in parts else parts[2:]
     group = ""
     if parts and "." in parts[0] and len(parts) >= 3:
         group, parts = parts[0], parts[1:]

@@ -163,10 +163,8 @@ def _raw(opts: SealOptions) -> None:
         raise SealCliError("--raw seals to exactly one certificate")
     if len(opts.from_file) > 1:
         raise SealCliError("--raw takes at most one --from-file")
-    if opts.from_file:
-        value = read_source(opts.from_file[0].split("=", 1)[-1], opts.timeout)
-    else:
-        value = _read_input(opts)
+    source = opts.from_file[0].split("=", 1)[-1] if opts.from_file else None
+    value = read_source(source, opts.timeout) if source else _read_input(opts)
     scope = opts.scope_enum or sealing.Scope.STRICT
     namespace = opts.namespace or "default"
     if scope is sealing.Scope.STRICT and not opts.name:

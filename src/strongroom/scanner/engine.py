@@ -109,7 +109,7 @@ def fingerprint(rule_id: str, secret: str) -> str:
 
 def redact(secret: str, reveal_prefix: int = 0) -> str:
     """Show at most a rule's fixed, non-secret prefix (like `ghp_`), then stars and the length."""
-    prefix = secret[: min(reveal_prefix, len(secret) // 3)] if reveal_prefix else ""
+    prefix = secret[:reveal_prefix] if reveal_prefix and len(secret) >= 3 * reveal_prefix else ""
     return f"{prefix}{'*' * 8}({len(secret)} chars)"
 
 

@@ -49,7 +49,7 @@ class Rule:
 
 _ASSIGN = r"""["']?\s*(?:=|:=|:|=>|\?\?=|\|\|=)\s*"""
 # A quoted value, or an unquoted config value running to the end of the token.
-_VALUE = r"""(?P<q>["'`]?)(?P<secret>[^\s"'`;,]{4,200}?)(?P=q)(?=\s*(?:[;,)}\]]|//|\#|$)|\s)"""
+_VALUE = r"""(?P<q>["'`]?)(?P<secret>[^\s"'`;,]{4,200}?)(?P=q)(?=\s*(?:[;,)}\]]|//|$)|\s)"""
 
 RULES: tuple[Rule, ...] = (
     Rule(

@@ -13,6 +13,7 @@ Unsealing (keys newest first; every key is tried, the format names none)::
 
     secret = unseal_sealed_secret(sealed, [key])        # -> Secret dict (template metadata/type/data)
     value = unseal_value([key], Scope.STRICT, "ns", "name", raw)
+    rotated = reseal_sealed_secret(sealed, [new_key, key], new_public_key)   # what /v1/rotate returns
 
 Errors are a `SealingError` tree (see `strongroom.sealing.errors`); messages never contain values.
 """
@@ -61,7 +62,7 @@ from strongroom.sealing.seal import (
     seal_value,
 )
 from strongroom.sealing.template import render_template, render_templates
-from strongroom.sealing.unseal import unseal_sealed_secret, unseal_value
+from strongroom.sealing.unseal import reseal_sealed_secret, unseal_sealed_secret, unseal_value
 
 __all__ = [
     "ANNOTATION_CLUSTER_WIDE",
@@ -103,6 +104,7 @@ __all__ = [
     "private_key_pem",
     "render_template",
     "render_templates",
+    "reseal_sealed_secret",
     "scope_from_annotations",
     "scope_of",
     "seal_secret",

@@ -75,7 +75,10 @@ def load_manifests(text: str | bytes, *, expand_lists: bool = False) -> list[dic
         except UnicodeDecodeError:
             raise ManifestError("input is not UTF-8 text") from None
     stripped = text.lstrip()
-    docs = _load_json_stream(text) if stripped.startswith(("{", "[")) else _load_yaml_stream(text)
+    try:
+        docs = _load_json_stream(text) if stripped.startswith(("{", "[")) else _load_yaml_stream(text)
+    except RecursionError:
+        raise ManifestError("input is nested too deeply") from None
     result: list[dict[str, Any]] = []
     for doc in docs:
         if not isinstance(doc, dict):

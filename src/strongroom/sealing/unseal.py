@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from strongroom.crypto.errors import CryptoError
-from strongroom.crypto.hybrid import RSAPrivateKey, hybrid_open_any
+from strongroom.crypto.hybrid import RSAPrivateKey, RSAPublicKey, hybrid_open_any
 from strongroom.sealing.errors import InvalidObjectError, UnsealError
 from strongroom.sealing.scope import ANNOTATION_SKIP_OWNER_REFERENCES, Scope, label_for, scope_of
-from strongroom.sealing.seal import API_VERSION, KIND, require_kind
+from strongroom.sealing.seal import API_VERSION, KIND, require_kind, seal_secret
 from strongroom.sealing.template import render_templates
 
 
@@ -115,3 +115,14 @@ def unseal_sealed_secret(sealed: Mapping[str, Any], private_keys: Sequence[RSAPr
         out_meta["ownerReferences"] = [{"apiVersion": API_VERSION, "kind": KIND, "name": name,
                                         "uid": meta["uid"], "controller": True}]
     return secret
+
+
+def reseal_sealed_secret(sealed: Mapping[str, Any], private_keys: Sequence[RSAPrivateKey],
+                         public_key: RSAPublicKey) -> dict[str, Any]:
+    """What upstream's `/v1/rotate` returns: unseal with any key, seal again to `public_key` (the newest).
+
+    Keeps the scope of the SealedSecret; rendered `template.data` entries come back as ordinary encrypted
+    items, as upstream's do. Plaintext exists only in memory, inside this call.
+    """
+    secret = unseal_sealed_secret(sealed, private_keys)
+    return seal_secret(secret, public_key, scope_of(sealed), allow_empty_data=True)

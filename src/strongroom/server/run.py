@@ -9,6 +9,10 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import uvicorn
 
 from strongroom.core.core import Core, CoreConfig
@@ -29,6 +33,18 @@ class DevOptions:
     listen_address: str = "127.0.0.1:8200"
     data_dir: str = ""
     no_store_token: bool = False
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after draining; a clean shutdown should exit 0, so we own the signals."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def request_exit(self) -> None:
+        log.info("shutdown requested; draining connections")
+        self.should_exit = True
 
 
 async def open_physical(cfg: ServerConfig) -> Physical:
@@ -131,7 +147,10 @@ async def serve(cfg: ServerConfig, *, dev: DevOptions | None = None, ready: asyn
         ssl_ca_certs=cfg.listener.tls_client_ca_file or None, server_header=False, date_header=False,
         timeout_graceful_shutdown=10,
     )
-    server = uvicorn.Server(ucfg)
+    server = _Server(ucfg)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.request_exit)
     log.info("listening on %s (tls %s)", cfg.listener.address, "off" if cfg.listener.tls_disable else "on")
     try:
         await server.serve()

@@ -96,20 +96,25 @@ class ACL:
         return f"ACL(policies={list(self.policy_names)!r}, rules={len(self)}, root={self.is_root})"
 
     def _lookup(self, path: str, operation: Operation) -> Match[Entry] | None:
+        """Exact rule, then the best glob; for LIST on "<p>/" also the exact rule for "<p>" (before the
+        globs) and, only when no glob matches "<p>/", the best glob for "<p>".
+
+        This order is what OpenBao 2.7 does (pinned against a live server in
+        test_openbao_differential.py); a glob sees the trailing slash as an empty last segment.
+        """
         index = self._index
         hit = index.exact(path)
         if hit is not None:
             return Match(RuleKind.EXACT, path, hit, None)
-        listing = operation is Operation.LIST
-        if listing and path.endswith("/"):
-            trimmed = path[:-1]
+        trimmed = path[:-1] if operation is Operation.LIST and path.endswith("/") else None
+        if trimmed is not None:
             hit = index.exact(trimmed)
             if hit is not None:
                 return Match(RuleKind.EXACT, trimmed, hit, None)
+        glob = index.best_glob(path)
+        if glob is None and trimmed is not None:
             glob = index.best_glob(trimmed)
-            if glob is not None:
-                return glob
-        return index.best_glob(path)
+        return glob
 
     def check(
         self,
@@ -190,7 +195,7 @@ class ACL:
         rules: list[ExplainedRule] = []
         candidates = [clean]
         if operation is Operation.LIST and clean.endswith("/"):
-            candidates.insert(0, clean[:-1])
+            candidates.append(clean[:-1])
         for candidate in candidates:
             for m in self._index.all_matches(candidate):
                 if (m.kind, m.pattern) in seen:

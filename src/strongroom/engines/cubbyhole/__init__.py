@@ -33,8 +33,10 @@ def _scope(req: Request) -> tuple[Storage, str]:
 def _check_key(key: str) -> None:
     if key == "":
         raise InvalidRequest("missing path")
+    if key.endswith("/"):
+        raise InvalidRequest("cannot write to a path ending in '/'")
     if any(part == "" for part in key.split("/")):
-        raise InvalidRequest("invalid path: it must not start or end with '/' or contain '//'")
+        raise InvalidRequest("invalid path: it must not start with '/' or contain '//'")
 
 
 def factory(config: BackendConfig) -> Backend:

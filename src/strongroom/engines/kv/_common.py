@@ -87,8 +87,10 @@ def check_write_key(key: str) -> None:
     """Refuses keys that storage can't list back unambiguously (empty, or with empty segments)."""
     if key == "":
         raise InvalidRequest("missing path")
+    if key.endswith("/"):
+        raise InvalidRequest("cannot write to a path ending in '/'")
     if any(part == "" for part in key.split("/")):
-        raise InvalidRequest("invalid path: it must not start or end with '/' or contain '//'")
+        raise InvalidRequest("invalid path: it must not start with '/' or contain '//'")
 
 
 def list_prefix(path: str) -> str:

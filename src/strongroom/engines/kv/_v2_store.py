@@ -2,7 +2,7 @@
 
 Layout inside the mount's (already encrypted, chrooted) storage, all values JSON via orjson:
 
-    config                      {"v":1, "max_versions", "cas_required", "delete_version_after"}
+    config                      {"v":1, "max_versions", "cas_required", "delete_version_after", ...}
     metadata/<secret path>      one record per secret: settings, custom metadata and every live version's
                                 {created_time, deletion_time, destroyed} (times in ns since the epoch)
     versions/<sha256(path)>/<n> one record per version: {"v":1, "data": {...}, "created_time"}
@@ -14,7 +14,7 @@ is; hashing the secret path keeps those keys flat and unambiguous for any path.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -32,21 +32,24 @@ class Config:
     max_versions: int = 0
     cas_required: bool = False
     delete_version_after: int = 0  # seconds; 0 = unset, -1 = disabled
+    metadata_cas_required: bool = False
 
     @property
     def dva_disabled(self) -> bool:
         return self.delete_version_after == DVA_DISABLED
 
     def to_json(self) -> bytes:
-        return orjson.dumps({"v": FORMAT, "max_versions": self.max_versions,
-                             "cas_required": self.cas_required,
-                             "delete_version_after": self.delete_version_after})
+        return orjson.dumps({"v": FORMAT, **asdict(self)})
 
     @classmethod
     def from_json(cls, raw: bytes) -> Config:
         d = loads_map(raw)
-        return cls(int(d.get("max_versions", 0)), bool(d.get("cas_required", False)),
-                   int(d.get("delete_version_after", 0)))
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+    def api(self) -> dict[str, Any]:
+        return {"max_versions": self.max_versions, "cas_required": self.cas_required,
+                "delete_version_after": go_duration(self.delete_version_after),
+                "metadata_cas_required": self.metadata_cas_required}
 
 
 @dataclass
@@ -75,26 +78,26 @@ class KeyMeta:
     cas_required: bool = False
     delete_version_after: int = 0
     custom_metadata: dict[str, str] | None = None
+    # OpenBao's metadata check-and-set: bumped by every metadata write/patch, never by data writes
+    current_metadata_version: int = 0
+    metadata_cas_required: bool = False
     versions: dict[int, VersionMeta] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        return orjson.dumps({
-            "v": FORMAT, "current_version": self.current_version, "oldest_version": self.oldest_version,
-            "created_time": self.created_time, "updated_time": self.updated_time,
-            "max_versions": self.max_versions, "cas_required": self.cas_required,
-            "delete_version_after": self.delete_version_after, "custom_metadata": self.custom_metadata,
-            "versions": {str(n): [v.created_time, v.deletion_time, v.destroyed]
-                         for n, v in sorted(self.versions.items())},
-        })
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "versions"}
+        d["versions"] = {str(n): [v.created_time, v.deletion_time, v.destroyed]
+                         for n, v in sorted(self.versions.items())}
+        return orjson.dumps({"v": FORMAT, **d})
 
     @classmethod
     def from_json(cls, raw: bytes) -> KeyMeta:
         d = loads_map(raw)
         versions = {int(n): VersionMeta(int(c), None if dt is None else int(dt), bool(x))
                     for n, (c, dt, x) in d.get("versions", {}).items()}
-        return cls(int(d["current_version"]), int(d["oldest_version"]), d.get("created_time"),
-                   d.get("updated_time"), int(d.get("max_versions", 0)), bool(d.get("cas_required", False)),
-                   int(d.get("delete_version_after", 0)), d.get("custom_metadata") or None, versions)
+        known = {f.name: d[f.name] for f in fields(cls) if f.name in d and f.name != "versions"}
+        meta = cls(**known, versions=versions)
+        meta.custom_metadata = meta.custom_metadata or None
+        return meta
 
     def effective_max_versions(self, config_max: int) -> int:
         # OpenBao/Vault take the larger of the key's and the mount's setting; 0 for both means 10
@@ -133,6 +136,8 @@ class KeyMeta:
             "cas_required": self.cas_required,
             "delete_version_after": go_duration(self.delete_version_after),
             "custom_metadata": self.custom_metadata,
+            "current_metadata_version": self.current_metadata_version,
+            "metadata_cas_required": self.metadata_cas_required,
         }
 
 

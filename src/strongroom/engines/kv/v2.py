@@ -8,7 +8,7 @@ secret's asyncio lock.
 from __future__ import annotations
 
 from strongroom.engines.kv import _v2_store as store
-from strongroom.engines.kv._common import Clock, go_duration, now_ns, storage_of
+from strongroom.engines.kv._common import Clock, now_ns, storage_of
 from strongroom.engines.kv._v2_context import KV2
 from strongroom.engines.kv._v2_data import data_paths
 from strongroom.engines.kv._v2_metadata import metadata_paths
@@ -29,6 +29,7 @@ HELP = """This backend provides a versioned key-value store. Secrets are encrypt
 reach storage. Each key keeps a configurable number of versions, and versions can be read, soft-deleted,
 undeleted and destroyed by number."""
 
+CONFIG_FIELDS = ("max_versions", "cas_required", "delete_version_after", "metadata_cas_required")
 ROOTS = ("metadata", "data", "delete", "undelete", "destroy")
 CLI_VERB = {Operation.CREATE: "put", Operation.UPDATE: "put", Operation.PATCH: "patch", Operation.READ: "get",
             Operation.LIST: "list", Operation.DELETE: "delete"}
@@ -44,11 +45,10 @@ def _signed_duration(value: object) -> int:
 def config_path(kv: KV2) -> Path:
     async def read(req: Request, d: FieldData) -> Response | None:
         config = await store.get_config(storage_of(req))
-        return Response(data={"max_versions": config.max_versions, "cas_required": config.cas_required,
-                              "delete_version_after": go_duration(config.delete_version_after)})
+        return Response(data=config.api())
 
     async def write(req: Request, d: FieldData) -> Response | None:
-        if not any(d.has(n) for n in ("max_versions", "cas_required", "delete_version_after")):
+        if not any(d.has(n) for n in CONFIG_FIELDS):
             return None
         st = storage_of(req)
         async with kv.locks.hold("\x00config"):
@@ -59,6 +59,8 @@ def config_path(kv: KV2) -> Path:
                 config.max_versions = d.get("max_versions")
             if d.has("cas_required"):
                 config.cas_required = d.get("cas_required")
+            if d.has("metadata_cas_required"):
+                config.metadata_cas_required = d.get("metadata_cas_required")
             if d.has("delete_version_after"):
                 try:
                     dva = _signed_duration(d.get("delete_version_after"))
@@ -79,6 +81,8 @@ def config_path(kv: KV2) -> Path:
             "delete_version_after": Field(FieldType.STRING, "If set, the length of time before a version is "
                                           "deleted. A negative duration disables delete_version_after on all "
                                           "keys. A zero duration clears the setting."),
+            "metadata_cas_required": Field(FieldType.BOOL, "If true, every metadata write and patch must carry "
+                                           "metadata_cas"),
         },
         operations={
             Operation.READ: OperationSpec(read, "Read the backend level settings."),
@@ -97,7 +101,7 @@ def invalid_path() -> Path:
             warning = "Non-listing operations on the root of a K/V v2 mount are not supported."
         else:
             warning = ("Invalid path for a versioned K/V secrets engine. See the API docs for the "
-                       "appropriate API endpoints to use. If using the Vault CLI, use 'vault kv "
+                       "appropriate API endpoints to use. If using the OpenBao CLI, use 'bao kv "
                        f"{CLI_VERB.get(req.operation, '')}' for this operation.")
         return Response(warnings=[warning], raw_status=404)
 
