@@ -26,13 +26,22 @@ def vector_config(kms_endpoint: str) -> dict[str, object]:
     return {
         "apiVersion": "apiserver.config.k8s.io/v1",
         "kind": "EncryptionConfiguration",
-        "resources": [{"resources": ["secrets"], "providers": [
-            {"secretbox": {"keys": [{"name": "key3", "secret": keys["key3"]}]}},
-            {"aesgcm": {"keys": [{"name": "key0", "secret": keys["key0"]}, {"name": "key1", "secret": keys["key1"]}]}},
-            {"aescbc": {"keys": [{"name": "key2", "secret": keys["key2"]}]}},
-            {"kms": {"apiVersion": "v2", "name": "vault-kms", "endpoint": kms_endpoint, "timeout": "3s"}},
-            {"identity": {}},
-        ]}],
+        "resources": [
+            {
+                "resources": ["secrets"],
+                "providers": [
+                    {"secretbox": {"keys": [{"name": "key3", "secret": keys["key3"]}]}},
+                    {
+                        "aesgcm": {
+                            "keys": [{"name": "key0", "secret": keys["key0"]}, {"name": "key1", "secret": keys["key1"]}]
+                        }
+                    },
+                    {"aescbc": {"keys": [{"name": "key2", "secret": keys["key2"]}]}},
+                    {"kms": {"apiVersion": "v2", "name": "vault-kms", "endpoint": kms_endpoint, "timeout": "3s"}},
+                    {"identity": {}},
+                ],
+            }
+        ],
     }
 
 

@@ -28,17 +28,40 @@ def build() -> list[dict[str, object]]:
         key = Key(f"key{i}", bytes(range(i, i + size)))
         etcd_key = f"/registry/secrets/ns{i}/{provider}-{size}".encode()
         plain = k8sproto.encode_secret(f"{provider}-{size}", f"ns{i}", {"password": f"hunter{i}".encode()})
-        vectors.append({"provider": provider, "keyName": key.name, "secret": b64(key.secret),
-                        "etcdKey": etcd_key.decode(), "plaintext": b64(plain),
-                        "value": b64(formats.seal_local(provider, key, plain, etcd_key))})
+        vectors.append(
+            {
+                "provider": provider,
+                "keyName": key.name,
+                "secret": b64(key.secret),
+                "etcdKey": etcd_key.decode(),
+                "plaintext": b64(plain),
+                "value": b64(formats.seal_local(provider, key, plain, etcd_key)),
+            }
+        )
     seed = bytes(range(100, 132))
     etcd_key = b"/registry/secrets/kube-system/kms-v2"
     plain = k8sproto.encode_secret("kms-v2", "kube-system", {"token": b"s3cr3t"})
-    value = formats.seal_kms_v2("vault-kms", seed, b"opaque-encrypted-seed", "sr1:keyring/vec:v1",
-                                {"format.kms.strongroom.dev": b"1"}, plain, etcd_key)
-    vectors.append({"provider": "kms", "keyName": "vault-kms", "seed": b64(seed), "etcdKey": etcd_key.decode(),
-                    "encryptedSeed": b64(b"opaque-encrypted-seed"), "keyID": "sr1:keyring/vec:v1",
-                    "plaintext": b64(plain), "value": b64(value)})
+    value = formats.seal_kms_v2(
+        "vault-kms",
+        seed,
+        b"opaque-encrypted-seed",
+        "sr1:keyring/vec:v1",
+        {"format.kms.strongroom.dev": b"1"},
+        plain,
+        etcd_key,
+    )
+    vectors.append(
+        {
+            "provider": "kms",
+            "keyName": "vault-kms",
+            "seed": b64(seed),
+            "etcdKey": etcd_key.decode(),
+            "encryptedSeed": b64(b"opaque-encrypted-seed"),
+            "keyID": "sr1:keyring/vec:v1",
+            "plaintext": b64(plain),
+            "value": b64(value),
+        }
+    )
     return vectors
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,11 @@ def test_gen_config_never_overwrites(tmp_path: Path) -> None:
 
 
 def _doc(*providers: dict) -> dict:
-    return {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
-            "resources": [{"resources": ["secrets"], "providers": list(providers)}]}
+    return {
+        "apiVersion": "apiserver.config.k8s.io/v1",
+        "kind": "EncryptionConfiguration",
+        "resources": [{"resources": ["secrets"], "providers": list(providers)}],
+    }
 
 
 def _key(name: str, raw: bytes) -> dict:
@@ -57,9 +61,12 @@ def _key(name: str, raw: bytes) -> dict:
 
 
 def test_lint_catches_the_classics(tmp_path: Path) -> None:
-    doc = _doc({"identity": {}}, {"aescbc": {"keys": [_key("a", b"passwordpasswordpasswordpassword")]}},
-               {"aesgcm": {"keys": [_key("b", bytes(range(16))), _key("c", b"passwordpasswordpasswordpassword")]}},
-               {"kms": {"name": "old", "endpoint": "tcp://1.2.3.4:1"}})
+    doc = _doc(
+        {"identity": {}},
+        {"aescbc": {"keys": [_key("a", b"passwordpasswordpasswordpassword")]}},
+        {"aesgcm": {"keys": [_key("b", bytes(range(16))), _key("c", b"passwordpasswordpasswordpassword")]}},
+        {"kms": {"name": "old", "endpoint": "tcp://1.2.3.4:1"}},
+    )
     doc["resources"].append({"resources": ["secrets", "configmaps"], "providers": [{"identity": {}}]})
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -67,8 +74,7 @@ def test_lint_catches_the_classics(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["lint", str(path), "--format", "json"])
     assert res.exit_code == 1
     found = {f["rule"] for f in json.loads(res.stdout)["findings"]}
-    assert {"SRAR001", "SRAR003", "SRAR004", "SRAR005", "SRAR006", "SRAR007", "SRAR008", "SRAR009",
-            "SRAR012"} <= found
+    assert {"SRAR001", "SRAR003", "SRAR004", "SRAR005", "SRAR006", "SRAR007", "SRAR008", "SRAR009", "SRAR012"} <= found
     assert "cGFzc3dvcmQ" not in res.stdout and "password" not in res.stdout  # never quote a key
     sarif = json.loads(CliRunner().invoke(cli, ["lint", str(path), "--format", "sarif"]).stdout)
     assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
@@ -79,19 +85,24 @@ def test_lint_uncovered_secrets_and_unparseable(tmp_path: Path) -> None:
     doc["resources"][0]["resources"] = ["configmaps"]
     assert "SRAR002" in {f.rule for f in lint_config(parse(doc))}
     bad = tmp_path / "x.yaml"
-    bad.write_text("kind: EncryptionConfiguration\nresources: [{resources: [secrets], providers: "
-                   "[{secretbox: {keys: [{name: k, secret: c2hvcnQ=}]}}]}]\n")
+    bad.write_text(
+        "kind: EncryptionConfiguration\nresources: [{resources: [secrets], providers: "
+        "[{secretbox: {keys: [{name: k, secret: c2hvcnQ=}]}}]}]\n"
+    )
     res = CliRunner().invoke(cli, ["lint", str(bad), "--format", "json"])
     assert res.exit_code == 1 and json.loads(res.stdout)["findings"][0]["rule"] == "SRAR000"
 
 
-@pytest.mark.parametrize("doc, msg", [
-    ({"kind": "Pod"}, "expected EncryptionConfiguration"),
-    (_doc({"aesgcm": {"keys": [{"name": "k", "secret": "%%%"}]}}), "not valid base64"),
-    (_doc({"rot13": {}}), "unknown provider"),
-    (_doc({"aesgcm": {}, "identity": {}}), "exactly one provider"),
-    (_doc({"kms": {"name": "x"}}), "kms needs name and endpoint"),
-])
+@pytest.mark.parametrize(
+    "doc, msg",
+    [
+        ({"kind": "Pod"}, "expected EncryptionConfiguration"),
+        (_doc({"aesgcm": {"keys": [{"name": "k", "secret": "%%%"}]}}), "not valid base64"),
+        (_doc({"rot13": {}}), "unknown provider"),
+        (_doc({"aesgcm": {}, "identity": {}}), "exactly one provider"),
+        (_doc({"kms": {"name": "x"}}), "kms needs name and endpoint"),
+    ],
+)
 def test_config_errors_are_clear(doc: dict, msg: str) -> None:
     with pytest.raises(ConfigError, match=msg):
         parse(doc)
@@ -163,16 +174,14 @@ def test_rotate_next_verifies_with_a_real_etcd(etcd_server, tmp_path: Path) -> N
     advance(path)
     new = load(path).providers_for("secrets")[0].keys[0]
     c = EtcdClient(etcd_server.endpoint)
-    key = b"/registry/secrets/rot/one"
+    prefix = f"/r{os.urandom(4).hex()}/registry/"
+    key = prefix.encode() + b"secrets/rot/one"
     c.put(key, formats.seal_local("aesgcm", old, b"x", key))
-    res = CliRunner().invoke(cli, ["rotate", "next", str(path), "--etcd-endpoint", etcd_server.endpoint])
+    args = ["rotate", "next", str(path), "--etcd-endpoint", etcd_server.endpoint, "--etcd-prefix", prefix]
+    res = CliRunner().invoke(cli, args)
     assert res.exit_code == 1 and "still use the old key" in res.output
     c.put(key, formats.seal_local("aesgcm", new, b"x", key))
-    # other tests may have left values under /registry/secrets in the shared etcd: clear what isn't ours
-    for kv in c.scan(b"/registry/secrets/"):
-        if kv.key != key:
-            c._post("/v3/kv/deleterange", {"key": base64.b64encode(kv.key).decode()})
-    res = CliRunner().invoke(cli, ["rotate", "next", str(path), "--etcd-endpoint", etcd_server.endpoint])
+    res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert load_state(path).step == "reencrypted"
     c.close()

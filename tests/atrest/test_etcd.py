@@ -38,8 +38,18 @@ def loaded(etcd_server, plugin: PluginServer, short_dir: Path) -> tuple[str, str
     with KMSClient(f"unix://{plugin.path}") as k:
         seed = os.urandom(32)
         enc = k.encrypt(seed)
-        c.put(kms_key, formats.seal_kms_v2("vault-kms", seed, enc.ciphertext, enc.key_id, dict(enc.annotations),
-                                           k8sproto.encode_secret("kms", "kube-system", {"t": b"v2"}), kms_key))
+        c.put(
+            kms_key,
+            formats.seal_kms_v2(
+                "vault-kms",
+                seed,
+                enc.ciphertext,
+                enc.key_id,
+                dict(enc.annotations),
+                k8sproto.encode_secret("kms", "kube-system", {"t": b"v2"}),
+                kms_key,
+            ),
+        )
     c.put(f"{prefix}configmaps/default/cm".encode(), b"k8s\x00not-a-secret")
     c.close()
     return prefix, etcd_server.endpoint
@@ -65,8 +75,22 @@ def test_scan_paginates_in_key_order(etcd_server) -> None:
 
 def test_audit_reports_provider_key_and_staleness(loaded: tuple[str, str], config_file: Path) -> None:
     prefix, endpoint = loaded
-    out = CliRunner().invoke(cli, ["audit-etcd", "--endpoints", endpoint, "--prefix", prefix, "--config",
-                                   str(config_file), "--format", "json", "--objects", "--no-progress"])
+    out = CliRunner().invoke(
+        cli,
+        [
+            "audit-etcd",
+            "--endpoints",
+            endpoint,
+            "--prefix",
+            prefix,
+            "--config",
+            str(config_file),
+            "--format",
+            "json",
+            "--objects",
+            "--no-progress",
+        ],
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     by_name = {o["name"]: o for o in doc["objects"]}
@@ -78,8 +102,21 @@ def test_audit_reports_provider_key_and_staleness(loaded: tuple[str, str], confi
     assert by_name["kms"]["provider"] == "kms" and by_name["kms"]["key_id"].startswith("sr1:keyring/")
     assert doc["total"] == len(doc["objects"]) == 8
     assert doc["summary"][0]["status"] == "unknown-key"  # worst first
-    text = CliRunner().invoke(cli, ["audit-etcd", "--endpoints", endpoint, "--prefix", prefix, "--config",
-                                    str(config_file), "--fail-on", "plaintext", "--no-progress"])
+    text = CliRunner().invoke(
+        cli,
+        [
+            "audit-etcd",
+            "--endpoints",
+            endpoint,
+            "--prefix",
+            prefix,
+            "--config",
+            str(config_file),
+            "--fail-on",
+            "plaintext",
+            "--no-progress",
+        ],
+    )
     assert text.exit_code == 1 and "unknown-key" in text.stdout
     for v in VECTORS:
         assert v.get("secret", "@@") not in text.stdout + out.stdout  # never a key
@@ -87,8 +124,19 @@ def test_audit_reports_provider_key_and_staleness(loaded: tuple[str, str], confi
 
 def test_audit_without_config_only_reports_encryption(loaded: tuple[str, str]) -> None:
     prefix, endpoint = loaded
-    out = CliRunner().invoke(cli, ["audit-etcd", "--endpoints", f"http://127.0.0.1:1,{endpoint}", "--prefix",
-                                   prefix, "--format", "json", "--no-progress"])
+    out = CliRunner().invoke(
+        cli,
+        [
+            "audit-etcd",
+            "--endpoints",
+            f"http://127.0.0.1:1,{endpoint}",
+            "--prefix",
+            prefix,
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+    )
     assert out.exit_code == 0, out.output
     statuses = {r["status"] for r in json.loads(out.stdout)["summary"]}
     assert statuses == {"encrypted", "plaintext"}
@@ -96,9 +144,21 @@ def test_audit_without_config_only_reports_encryption(loaded: tuple[str, str]) -
 
 def test_decrypt_live_recovers_every_provider(loaded: tuple[str, str], config_file: Path, tmp_path: Path) -> None:
     prefix, endpoint = loaded
-    out = CliRunner().invoke(cli, ["decrypt", "--endpoints", endpoint, "--prefix", f"{prefix}secrets/",
-                                   "--config", str(config_file), "--out-dir", str(tmp_path / "dr"),
-                                   "--no-progress"])
+    out = CliRunner().invoke(
+        cli,
+        [
+            "decrypt",
+            "--endpoints",
+            endpoint,
+            "--prefix",
+            f"{prefix}secrets/",
+            "--config",
+            str(config_file),
+            "--out-dir",
+            str(tmp_path / "dr"),
+            "--no-progress",
+        ],
+    )
     assert out.exit_code == 1  # the orphan (dropped key) cannot be recovered; everything else is
     files = {p.name: json.loads(p.read_text()) for p in (tmp_path / "dr").iterdir()}
     assert all((tmp_path / "dr" / n).stat().st_mode & 0o777 == 0o600 for n in files)
@@ -114,18 +174,41 @@ def test_decrypt_live_recovers_every_provider(loaded: tuple[str, str], config_fi
 def test_decrypt_from_snapshot_and_dump(loaded: tuple[str, str], config_file: Path, short_dir: Path) -> None:
     prefix, endpoint = loaded
     snap = short_dir / "snap.db"
-    subprocess.run(["etcdctl", "--endpoints", endpoint, "snapshot", "save", str(snap)], check=True,
-                   capture_output=True, env={**os.environ, "ETCDCTL_API": "3"})
-    out = CliRunner().invoke(cli, ["decrypt", "--snapshot", str(snap), "--prefix", f"{prefix}secrets/default/plain",
-                                   "--config", str(config_file), "--stdout", "--no-progress"])
+    subprocess.run(
+        ["etcdctl", "--endpoints", endpoint, "snapshot", "save", str(snap)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "ETCDCTL_API": "3"},
+    )
+    out = CliRunner().invoke(
+        cli,
+        [
+            "decrypt",
+            "--snapshot",
+            str(snap),
+            "--prefix",
+            f"{prefix}secrets/default/plain",
+            "--config",
+            str(config_file),
+            "--stdout",
+            "--no-progress",
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout.splitlines()[0])["object"]["metadata"]["name"] == "plain"
     dump = short_dir / "dump.json"
-    dump.write_bytes(subprocess.run(["etcdctl", "--endpoints", endpoint, "get", "--prefix", f"{prefix}secrets/ns3",
-                                     "-w", "json"], check=True, capture_output=True,
-                                    env={**os.environ, "ETCDCTL_API": "3"}).stdout)
-    out = CliRunner().invoke(cli, ["decrypt", "--dump", str(dump), "--prefix", prefix, "--config", str(config_file),
-                                   "--stdout", "--no-progress"])
+    dump.write_bytes(
+        subprocess.run(
+            ["etcdctl", "--endpoints", endpoint, "get", "--prefix", f"{prefix}secrets/ns3", "-w", "json"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "ETCDCTL_API": "3"},
+        ).stdout
+    )
+    out = CliRunner().invoke(
+        cli,
+        ["decrypt", "--dump", str(dump), "--prefix", prefix, "--config", str(config_file), "--stdout", "--no-progress"],
+    )
     assert out.exit_code == 0, out.output
     rec = json.loads(out.stdout.splitlines()[0])
     assert rec["provider"] == "secretbox" and rec["object"]["metadata"]["name"] == "secretbox-32"

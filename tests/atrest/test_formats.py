@@ -47,8 +47,12 @@ def _node_gcm(key: bytes, nonce: bytes, ct: bytes, aad: bytes, seed: bytes = b""
 
 
 def _openssl_cbc(key: bytes, payload: bytes) -> bytes:
-    out = subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-K", key.hex(), "-iv", payload[:16].hex()],
-                         input=payload[16:], capture_output=True, check=True)
+    out = subprocess.run(
+        ["openssl", "enc", "-d", "-aes-256-cbc", "-K", key.hex(), "-iv", payload[:16].hex()],
+        input=payload[16:],
+        capture_output=True,
+        check=True,
+    )
     return out.stdout
 
 
@@ -61,8 +65,9 @@ def independent_open(provider: str, secret: bytes, value: bytes, etcd_key: bytes
     if provider == "aesgcm":
         return _node_gcm(secret, payload[:12], payload[12:], etcd_key)
     # protoc's own parser reads the EncryptedObject: field 1 encryptedData, 2 keyID, 3 encryptedDEKSource, 5 type
-    raw = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "--decode_raw"], input=payload,
-                         capture_output=True, check=True).stdout.decode()
+    raw = subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", "--decode_raw"], input=payload, capture_output=True, check=True
+    ).stdout.decode()
     assert '2: "sr1:keyring/vec:v1"' in raw and "5: 1" in raw
     data = formats.decode_kms_v2(payload).encryptedData
     return _node_gcm(b"", b"", data, etcd_key, seed)
@@ -91,8 +96,9 @@ def test_vectors_open_with_our_decoder(vec: dict[str, str]) -> None:
 @pytest.mark.skipif(NODE is None, reason="node is needed as the independent AES-GCM implementation")
 @pytest.mark.parametrize("vec", VECTORS, ids=lambda v: f"{v['provider']}-{v['keyName']}")
 def test_vectors_open_with_independent_decoders(vec: dict[str, str]) -> None:
-    got = independent_open(vec["provider"], _b(vec.get("secret", "")), _b(vec["value"]), vec["etcdKey"].encode(),
-                           _b(vec.get("seed", "")))
+    got = independent_open(
+        vec["provider"], _b(vec.get("secret", "")), _b(vec["value"]), vec["etcdKey"].encode(), _b(vec.get("seed", ""))
+    )
     assert got == _b(vec["plaintext"])
 
 
@@ -111,12 +117,15 @@ def test_aesgcm_binds_the_etcd_key() -> None:
         formats.open_value([Provider("aesgcm", [key])], value, b"/registry/secrets/a/two")
 
 
-@pytest.mark.parametrize("value", [
-    b"k8s:enc:aesgcm:v1:",  # truncated prefix
-    b"k8s:enc:rot13:v1:k:abc",  # unknown provider
-    b"k8s:enc:kms:v2:p:\xff\xff\xff",  # not protobuf
-    b"k8s:enc:kms:v2:p:",  # empty EncryptedObject
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"k8s:enc:aesgcm:v1:",  # truncated prefix
+        b"k8s:enc:rot13:v1:k:abc",  # unknown provider
+        b"k8s:enc:kms:v2:p:\xff\xff\xff",  # not protobuf
+        b"k8s:enc:kms:v2:p:",  # empty EncryptedObject
+    ],
+)
 def test_malformed_values_raise_format_error(value: bytes) -> None:
     with pytest.raises(FormatError):
         formats.parse(value)
@@ -140,8 +149,11 @@ def test_missing_key_names_the_key_not_the_secret() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(provider=st.sampled_from(["aesgcm", "aescbc", "secretbox"]), plain=st.binary(max_size=300),
-       name=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20))
+@given(
+    provider=st.sampled_from(["aesgcm", "aescbc", "secretbox"]),
+    plain=st.binary(max_size=300),
+    name=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20),
+)
 def test_roundtrip_property(provider: str, plain: bytes, name: str) -> None:
     key = Key(name, bytes(range(32)))
     value = formats.seal_local(provider, key, plain, b"/registry/secrets/x/y")
@@ -153,3 +165,23 @@ def test_k8s_protobuf_secret_decodes() -> None:
     obj = k8sproto.decode_object(k8sproto.encode_secret("db", "prod", {"password": b"pw", "user": b"u"}))
     assert obj["kind"] == "Secret" and obj["metadata"] == {"name": "db", "namespace": "prod"}
     assert base64.b64decode(obj["data"]["password"]) == b"pw"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    junk=st.binary(max_size=200),
+    prefix=st.sampled_from([b"", b"k8s:enc:", b"k8s:enc:kms:v2:p:", b"k8s:enc:aesgcm:v1:k:", b"k8s\x00"]),
+)
+def test_garbage_never_crashes_the_readers(junk: bytes, prefix: bytes) -> None:
+    """Bad input gets our typed errors, never an IndexError or a protobuf exception."""
+    value = prefix + junk
+    try:
+        stored = formats.parse(value)
+        formats.open_value([Provider("aesgcm", [Key("k", bytes(32))])], value, b"/k")
+    except (FormatError, DecryptionError):
+        return
+    if stored.provider == "identity":
+        try:
+            k8sproto.decode_object(value)
+        except k8sproto.ProtoError:
+            pass

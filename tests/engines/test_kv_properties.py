@@ -17,6 +17,7 @@ from strongroom.sdk.framework import parse_duration
 from tests.engines.harness import FakeClock, Harness
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8)
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
@@ -140,6 +141,7 @@ def test_versioned_operations_match_a_model(sequence: list[tuple[str, Any]], kee
         h.close()
 
 
+@QUICK
 @given(target=secrets, patch=secrets)
 def test_merge_patch_is_idempotent_and_drops_nulls(target: dict[str, Any], patch: dict[str, Any]) -> None:
     once = merge_patch(target, patch)
@@ -151,11 +153,13 @@ def test_merge_patch_is_idempotent_and_drops_nulls(target: dict[str, Any], patch
             assert once[k] == v
 
 
+@QUICK
 @given(target=secrets, patch=st.dictionaries(st.text(max_size=4), st.integers() | st.text(max_size=3)))
 def test_flat_merge_patch_without_nulls_is_an_update(target: dict[str, Any], patch: dict[str, Any]) -> None:
     assert merge_patch(target, patch) == {**target, **patch}
 
 
+@QUICK
 @given(ns=st.integers(0, 4_102_444_800 * 10**9))
 def test_rfc3339nano_round_trips(ns: int) -> None:
     text = rfc3339nano(ns)
@@ -167,6 +171,7 @@ def test_rfc3339nano_round_trips(ns: int) -> None:
     assert secs * 10**9 + int(frac.ljust(9, "0")) == ns
 
 
+@QUICK
 @given(seconds=st.integers(0, 10**7))
 def test_go_duration_parses_back(seconds: int) -> None:
     text = go_duration(seconds)
@@ -174,6 +179,7 @@ def test_go_duration_parses_back(seconds: int) -> None:
     assert go_duration(-seconds) == (f"-{text}" if seconds else "0s")
 
 
+@QUICK
 @given(data=secrets, depth=st.integers(0, 4))
 def test_subkeys_keep_structure_and_drop_every_value(data: dict[str, Any], depth: int) -> None:
     out = strip_values(data, depth)
@@ -187,6 +193,7 @@ def test_subkeys_keep_structure_and_drop_every_value(data: dict[str, Any], depth
     assert all(leaf is None for v in out.values() for leaf in leaves(v))
 
 
+@QUICK
 @given(n=st.integers(0, 30), keep=st.integers(0, 6), cm=st.none() | st.dictionaries(st.text(min_size=1,
        max_size=4), st.text(min_size=1, max_size=4), min_size=1, max_size=3))
 def test_key_metadata_survives_storage(n: int, keep: int, cm: dict[str, str] | None) -> None:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from strongroom.engines.kv import v2
-from strongroom.sdk import CASMismatch, InvalidRequest, NotFound, Operation, UnsupportedOperation
+from strongroom.sdk import CASMismatch, InvalidRequest, MemoryStorage, NotFound, Operation, UnsupportedOperation
 from tests.engines.harness import FakeClock, Harness, YieldingStorage
 
 RFC3339NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
@@ -94,9 +94,11 @@ def test_empty_data_map_is_a_valid_version(kv: Harness) -> None:
     assert got is not None and got.data is not None and got.data["data"] == {}
 
 
-@pytest.mark.parametrize("path", ["data/", "data//x", "data/a/", "data//"])
-def test_write_to_malformed_paths_is_refused(kv: Harness, path: str) -> None:
-    with pytest.raises(InvalidRequest):
+@pytest.mark.parametrize(("path", "message"), [("data/", "missing path"), ("data//x", "must not start"),
+                                               ("data/a/", "cannot write to a path ending in '/'"),
+                                               ("data/a//b", "contain '//'")])
+def test_write_to_malformed_paths_is_refused(kv: Harness, path: str, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
         kv.write(path, {"data": {"a": 1}})
     assert kv.storage.data == {}
 
@@ -131,10 +133,18 @@ def test_cas_must_match_current_version(kv: Harness) -> None:
     assert out is not None and out.data is not None and out.data["version"] == 3
 
 
-@pytest.mark.parametrize("bad", ["x", [1], {"a": 1}, "1.5"])
+@pytest.mark.parametrize("bad", ["x", [1], {"a": 1}, "1.5", 1.5, 0.0, " 1"])
 def test_unparsable_cas(kv: Harness, bad: object) -> None:
     with pytest.raises(InvalidRequest, match="error parsing check-and-set parameter"):
         kv.write("data/s", {"data": {"a": 1}, "options": {"cas": bad}})
+
+
+@pytest.mark.parametrize(("cas", "current"), [(None, 0), ("", 0), (True, 1), ("0x1", 1), ("01", 1), ("-0", 0)])
+def test_cas_weak_decoding(kv: Harness, cas: object, current: int) -> None:
+    if current:
+        kv.write("data/s", {"data": {"a": 0}})
+    out = kv.write("data/s", {"data": {"a": 1}, "options": {"cas": cas}})
+    assert out is not None and out.data is not None and out.data["version"] == current + 1
 
 
 def test_options_must_be_a_map(kv: Harness) -> None:
@@ -428,12 +438,14 @@ def test_undelete_restarts_the_deletion_clock(kv: Harness, clock: FakeClock) -> 
 def test_config_defaults_and_updates(kv: Harness) -> None:
     got = kv.read("config")
     assert got is not None
-    assert got.data == {"max_versions": 0, "cas_required": False, "delete_version_after": "0s"}
+    assert got.data == {"max_versions": 0, "cas_required": False, "delete_version_after": "0s",
+                        "metadata_cas_required": False}
     body = {"max_versions": 5, "cas_required": "true", "delete_version_after": "3h25m19s"}
     assert kv.write("config", body) is None
     got = kv.read("config")
     assert got is not None
-    assert got.data == {"max_versions": 5, "cas_required": True, "delete_version_after": "3h25m19s"}
+    assert got.data == {"max_versions": 5, "cas_required": True, "delete_version_after": "3h25m19s",
+                        "metadata_cas_required": False}
     kv.write("config", {"delete_version_after": -5})
     assert kv.read("config").data["delete_version_after"] == "-1s"  # type: ignore[union-attr]
     kv.write("config", {"delete_version_after": 0})
@@ -457,9 +469,9 @@ def test_config_has_no_delete(kv: Harness) -> None:
 
 def test_unknown_paths_answer_404_with_a_hint(kv: Harness) -> None:
     got = kv.read("foo")
-    assert got is not None and got.raw_status == 404 and "vault kv get" in got.warnings[0]
+    assert got is not None and got.raw_status == 404 and "'bao kv get'" in got.warnings[0]
     got = kv.write("foo/bar", {"a": 1})
-    assert got is not None and got.raw_status == 404 and "vault kv put" in got.warnings[0]
+    assert got is not None and got.raw_status == 404 and "'bao kv put'" in got.warnings[0]
     assert got.data is None
     got = kv.read("data")
     assert got is not None and got.raw_status == 404 and "root of a K/V v2 mount" in got.warnings[0]
@@ -505,3 +517,32 @@ def test_openapi_lists_the_versioned_routes(kv: Harness) -> None:
               "/secret/undelete/{path}", "/secret/destroy/{path}", "/secret/subkeys/{path}"):
         assert p in doc
     assert "patch" in doc["/secret/data/{path}"]
+
+
+class FlakyDeletes(MemoryStorage):
+    fail = False
+
+    async def delete(self, key: str) -> None:
+        if self.fail:
+            raise RuntimeError("storage hiccup")
+        await super().delete(key)
+
+
+def test_a_failed_prune_warns_and_the_next_write_sweeps_up(clock: FakeClock) -> None:
+    storage = FlakyDeletes()
+    h = Harness(lambda c: v2.build(c, clock=clock), storage=storage)
+    try:
+        h.write("config", {"max_versions": 2})
+        h.write("data/s", {"data": {"i": 1}})
+        h.write("data/s", {"data": {"i": 2}})
+        storage.fail = True
+        out = h.write("data/s", {"data": {"i": 3}})  # the write itself lands
+        assert out is not None and out.data is not None and out.data["version"] == 3
+        assert out.warnings and "cleaned up on next write" in out.warnings[0] and "hiccup" not in out.warnings[0]
+        assert _version_blobs(h) == 3
+        storage.fail = False
+        h.write("data/s", {"data": {"i": 4}})
+        assert _version_blobs(h) == 2
+        assert set(_meta(h, "s")["versions"]) == {"3", "4"}  # type: ignore[arg-type]
+    finally:
+        h.close()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from strongroom.sdk import InvalidRequest, NotFound
+from strongroom.sdk import CASMismatch, InvalidRequest, NotFound
 from tests.engines.harness import FakeClock, Harness
 
 METADATA_KEYS = {"versions", "current_version", "oldest_version", "created_time", "updated_time",
-                 "max_versions", "cas_required", "delete_version_after", "custom_metadata"}
+                 "max_versions", "cas_required", "delete_version_after", "custom_metadata",
+                 "current_metadata_version", "metadata_cas_required"}
 
 
 def meta(kv: Harness, path: str) -> dict[str, object]:
@@ -169,3 +170,64 @@ def test_soft_deleted_secrets_are_still_listed(kv: Harness) -> None:
     kv.write("destroy/s", {"versions": [1]})
     got = kv.list("metadata/")
     assert got is not None and got.data == {"keys": ["s"]}
+
+
+def test_metadata_writes_bump_the_metadata_version_and_updated_time(kv: Harness, clock: FakeClock) -> None:
+    kv.write("data/s", {"data": {"a": 1}})
+    m = meta(kv, "s")
+    assert m["current_metadata_version"] == 0 and m["updated_time"] == m["created_time"]
+    clock.advance(1)
+    kv.write("metadata/s", {"max_versions": 0})
+    m2 = meta(kv, "s")
+    assert m2["current_metadata_version"] == 1 and m2["updated_time"] != m["updated_time"]
+    kv.patch("metadata/s", {"cas_required": False})
+    assert meta(kv, "s")["current_metadata_version"] == 2
+    clock.advance(1)
+    kv.write("data/s", {"data": {"a": 2}})  # data writes move updated_time, not the metadata version
+    assert meta(kv, "s")["current_metadata_version"] == 2
+
+
+def test_metadata_check_and_set(kv: Harness) -> None:
+    kv.write("metadata/m", {"metadata_cas_required": True})
+    assert meta(kv, "m")["metadata_cas_required"] is True
+    with pytest.raises(InvalidRequest, match="metadata check-and-set parameter required for this call"):
+        kv.write("metadata/m", {"max_versions": 2})
+    with pytest.raises(CASMismatch, match="metadata check-and-set parameter does not match"):
+        kv.write("metadata/m", {"max_versions": 2, "metadata_cas": 5})
+    kv.write("metadata/m", {"max_versions": 2, "metadata_cas": 1})
+    with pytest.raises(InvalidRequest, match="required"):
+        kv.patch("metadata/m", {"max_versions": 3})
+    kv.patch("metadata/m", {"max_versions": 3, "metadata_cas": 2})
+    assert meta(kv, "m")["max_versions"] == 3
+    kv.write("data/m", {"data": {"x": 1}})  # data writes don't need it
+    kv.delete("metadata/m")  # nor does deleting the key
+    kv.write("config", {"metadata_cas_required": True})
+    assert kv.read("config").data["metadata_cas_required"] is True  # type: ignore[union-attr]
+    with pytest.raises(InvalidRequest, match="required"):
+        kv.write("metadata/new", {"max_versions": 1})
+    kv.write("metadata/new", {"max_versions": 1, "metadata_cas": 0})
+
+
+def test_detailed_metadata_listing(kv: Harness) -> None:
+    kv.write("data/a", {"data": {"x": 1}})
+    kv.write("data/a/b", {"data": {"x": 1}})
+    kv.write("data/c/d", {"data": {"x": 1}})
+    got = kv.list("detailed-metadata/")
+    assert got is not None and got.data is not None
+    assert got.data["keys"] == ["a", "a/", "c/"]
+    # OpenBao attaches the metadata of secret "a" to the folder "a/" as well; "c/" has no secret "c"
+    assert set(got.data["key_info"]) == {"a", "a/"}
+    assert got.data["key_info"]["a"] == meta(kv, "a")
+    sub = kv.list("detailed-metadata/a/")
+    assert sub is not None and sub.data is not None and sub.data["key_info"]["b"] == meta(kv, "a/b")
+    assert kv.list("detailed-metadata/none/") is None
+
+
+def test_list_of_the_bare_metadata_root_lists_the_mount(kv: Harness) -> None:
+    kv.write("data/a/b", {"data": {"x": 1}})
+    got = kv.list("metadata")
+    assert got is not None and got.data == {"keys": ["a/"]}
+    got = kv.list("detailed-metadata")
+    assert got is not None and got.data is not None and got.data["keys"] == ["a/"]
+    got = kv.read("metadata")
+    assert got is not None and got.raw_status == 404 and "root of a K/V v2 mount" in got.warnings[0]

@@ -183,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: Any
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence default stderr logging
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     @property

@@ -216,7 +216,8 @@ class Store:
             else:
                 meta.pop(k, None)
         meta.pop("managedFields", None)
-        meta["name"], meta.pop("generateName", None)
+        meta["name"] = name
+        meta.pop("generateName", None)
         if res.namespaced:
             meta["namespace"] = ns
         if old_meta.get("deletionTimestamp") and set(meta.get("finalizers") or []) - set(old_meta.get("finalizers")
@@ -361,9 +362,9 @@ class Store:
         live = {e.obj["metadata"]["uid"] for e in self.objects.values()}
         for (res, ns, name), entry in list(self.objects.items()):
             refs = entry.obj["metadata"].get("ownerReferences") or []
-            if any(r.get("uid") == uid for r in refs) and not any(r.get("uid") in live for r in refs):
-                if (res, ns, name) in self.objects:
-                    self.delete(res, ns, name)
+            if (any(r.get("uid") == uid for r in refs) and not any(r.get("uid") in live for r in refs)
+                    and (res, ns, name) in self.objects):
+                self.delete(res, ns, name)
 
     # -- watch ----------------------------------------------------------------------------------------
     def events_since(self, rv: int, res: Resource, ns: str | None) -> list[WatchEvent]:

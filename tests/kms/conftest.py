@@ -43,9 +43,7 @@ def keyring_file(short_dir: Path) -> Path:
 def keyring_plugin(keyring_file: Path, short_dir: Path) -> Iterator[PluginServer]:
     from strongroom.kms.keyring import KeyringBackend
 
-    service = KMSService(
-        KeyringBackend(keyring_file), journal=Journal(short_dir / "state.json"), status_ttl=0
-    )
+    service = KMSService(KeyringBackend(keyring_file), journal=Journal(short_dir / "state.json"), status_ttl=0)
     server = PluginServer(service, f"unix://{short_dir}/kms.sock")
     server.start()
     yield server

@@ -67,9 +67,9 @@ def test_transit_ciphertext_readable_by_bao_itself(bao: Bao) -> None:
     ct, _ = backend.wrap(b"z" * 32)
     got = bao.call("POST", "transit/decrypt/kms-b", {"ciphertext": ct.decode()}).json()["data"]["plaintext"]
     assert base64.b64decode(got) == b"z" * 32
-    theirs = bao.call(
-        "POST", "transit/encrypt/kms-b", {"plaintext": base64.b64encode(b"y" * 32).decode()}
-    ).json()["data"]["ciphertext"]
+    theirs = bao.call("POST", "transit/encrypt/kms-b", {"plaintext": base64.b64encode(b"y" * 32).decode()}).json()[
+        "data"
+    ]["ciphertext"]
     assert backend.unwrap(theirs.encode()) == b"y" * 32
 
 

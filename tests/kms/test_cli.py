@@ -41,6 +41,11 @@ def test_keyring_cli_json(short_dir: Path) -> None:
     assert doc["primary"] == 2 and doc["versions"] == [1, 2]
     again = _run("keyring", "init", str(ring))
     assert again.returncode != 0 and "already exists" in again.stderr
+    staged = json.loads(_run("keyring", "rotate", str(ring), "--no-promote", "--format", "json").stdout)
+    assert staged["primary"] == 2 and staged["versions"] == [1, 2, 3]
+    assert json.loads(_run("keyring", "promote", str(ring), "--format", "json").stdout)["primary"] == 3
+    back = _run("keyring", "promote", str(ring), "--version", "1")
+    assert back.returncode == 1 and "only move forward" in back.stderr
 
 
 def test_serve_status_sigterm_and_restart(short_dir: Path) -> None:
@@ -96,3 +101,39 @@ def test_serve_status_sigterm_and_restart(short_dir: Path) -> None:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(15)
+
+
+def test_metrics_endpoint(short_dir: Path) -> None:
+    import httpx
+
+    from tests.services import free_port, wait_port
+
+    ring, sock, port = short_dir / "ring.json", short_dir / "m.sock", free_port()
+    _run("keyring", "init", str(ring))
+    proc = subprocess.Popen(
+        [
+            *EXE,
+            "kms-plugin",
+            "serve",
+            "--backend",
+            "keyring",
+            "--keyring",
+            str(ring),
+            "--socket",
+            f"unix://{sock}",
+            "--metrics-address",
+            f"127.0.0.1:{port}",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_socket(sock, proc)
+        wait_port(port)
+        assert _run("status", "--socket", f"unix://{sock}").returncode == 0
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert 'strongroom_kms_operations_total{code="OK",method="Status"}' in text
+        assert "strongroom_kms_key_id_info{key_id_hash=" in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)

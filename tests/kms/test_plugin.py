@@ -64,9 +64,7 @@ def test_kms_v2_envelope_roundtrip_through_plugin(keyring_plugin: PluginServer) 
         assert plain == b"k8s\x00payload"
 
 
-def test_rotation_changes_key_id_and_old_seeds_still_decrypt(
-    keyring_plugin: PluginServer, keyring_file: Path
-) -> None:
+def test_rotation_changes_key_id_and_old_seeds_still_decrypt(keyring_plugin: PluginServer, keyring_file: Path) -> None:
     with _client(keyring_plugin) as c:
         old = c.encrypt(b"s" * 32)
         before = c.status().key_id
@@ -81,18 +79,14 @@ def test_rotation_changes_key_id_and_old_seeds_still_decrypt(
 
 def test_decrypt_after_restart(keyring_file: Path, short_dir: Path) -> None:
     endpoint = f"unix://{short_dir}/r.sock"
-    server = PluginServer(
-        KMSService(KeyringBackend(keyring_file), journal=Journal(short_dir / "st")), endpoint
-    )
+    server = PluginServer(KMSService(KeyringBackend(keyring_file), journal=Journal(short_dir / "st")), endpoint)
     server.start()
     with KMSClient(endpoint) as c:
         enc = c.encrypt(b"x" * 32)
         key_id = c.status().key_id
     server.stop(1)
     assert not os.path.exists(server.path)
-    server = PluginServer(
-        KMSService(KeyringBackend(keyring_file), journal=Journal(short_dir / "st")), endpoint
-    )
+    server = PluginServer(KMSService(KeyringBackend(keyring_file), journal=Journal(short_dir / "st")), endpoint)
     server.start()
     try:
         with KMSClient(endpoint) as c:
@@ -137,9 +131,7 @@ def test_key_id_journal_survives_restart(tmp_path: Path) -> None:
 def test_decrypt_refuses_bad_input(keyring_plugin: PluginServer, mutate, why: str) -> None:
     with _client(keyring_plugin) as c:
         enc = c.encrypt(b"q" * 32)
-        req = mutate(
-            {"ciphertext": enc.ciphertext, "key_id": enc.key_id, "annotations": dict(enc.annotations)}
-        )
+        req = mutate({"ciphertext": enc.ciphertext, "key_id": enc.key_id, "annotations": dict(enc.annotations)})
         with pytest.raises(grpc.RpcError) as err:
             c.decrypt(req["ciphertext"], req["key_id"], req["annotations"])
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -177,9 +169,7 @@ def test_concurrent_decrypts(keyring_plugin: PluginServer) -> None:
     with _client(keyring_plugin) as c:
         encs = [(bytes([i]) * 32, c.encrypt(bytes([i]) * 32)) for i in range(16)]
         with ThreadPoolExecutor(16) as pool:
-            got = list(
-                pool.map(lambda p: c.decrypt(p[1].ciphertext, p[1].key_id, dict(p[1].annotations)), encs * 8)
-            )
+            got = list(pool.map(lambda p: c.decrypt(p[1].ciphertext, p[1].key_id, dict(p[1].annotations)), encs * 8))
         assert got == [seed for seed, _ in encs * 8]
 
 
@@ -193,9 +183,7 @@ def test_metrics_count_calls_and_hash_key_id(keyring_plugin: PluginServer) -> No
     assert key_id not in text  # only its sha256
 
 
-def test_stale_socket_removed_but_live_or_foreign_files_refused(
-    short_dir: Path, keyring_plugin: PluginServer
-) -> None:
+def test_stale_socket_removed_but_live_or_foreign_files_refused(short_dir: Path, keyring_plugin: PluginServer) -> None:
     stale = str(short_dir / "stale.sock")
     s = socket.socket(socket.AF_UNIX)
     s.bind(stale)

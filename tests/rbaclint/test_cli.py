@@ -69,7 +69,10 @@ def test_fail_on_threshold():
 def test_stdin_like_helm_template():
     result = run("-", "--format", "json", stdin=Path(HELM).read_text())
     assert result.exit_code == 1
-    assert {f["source"] for f in json.loads(result.output)["findings"]} == {"<stdin>"}
+    findings = json.loads(result.output)["findings"]
+    assert {f["source"] for f in findings} == {"<stdin>"}
+    rbac = next(f for f in findings if f["rule"] == "secrets-list-watch")
+    assert rbac["template"] == "shop/templates/rbac.yaml"  # Helm's `# Source:` comment
 
 
 def test_sarif_validates_against_official_schema(tmp_path):
@@ -122,6 +125,7 @@ def test_human_output_has_table_and_summary():
     result = run(HELM)
     assert "secrets-list-watch" in result.output and "fix:" in result.output
     assert "findings" in result.output.splitlines()[-1]
+    assert "the-secret" in result.output  # `[the-secret]` in a hint is text, not rich markup
 
 
 def test_who_can_read_secret():
@@ -174,3 +178,11 @@ def test_rules_listing():
 def test_formats_on_empty_input(tmp_path, fmt):
     (tmp_path / "empty.yaml").write_text("# nothing\n")
     assert run(str(tmp_path), "--format", fmt).exit_code == 0
+
+
+def test_human_report_to_file_with_suppressed(tmp_path):
+    out = tmp_path / "report.txt"
+    result = run(HELM, "--show-suppressed", "-o", str(out))
+    assert result.exit_code == 1 and result.output == ""
+    text = out.read_text()
+    assert "automount-serviceaccount-token" in text and "suppressed" in text

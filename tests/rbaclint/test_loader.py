@@ -90,8 +90,8 @@ _scalars = st.one_of(
     st.booleans(),
     st.none(),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(
-        alphabet=st.sampled_from([*"aZ09 -:._/#'\"{}[],&*!|>%@`\n", "yes", "0644", "on", "<<", "1e3"]), max_size=12
+    st.lists(st.sampled_from([*"aZ09 -:._/#'\"{}[],&*!|>%@`\n", "yes", "0644", "on", "<<", "1e3"]), max_size=8).map(
+        "".join
     ),
 )
 _docs = st.recursive(
@@ -103,7 +103,7 @@ _docs = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.text("abcxyz-", min_size=1, max_size=6), _docs, min_size=1, max_size=5), st.booleans())
 def test_fast_yaml_path_agrees_with_pyyaml(doc, flow):
     import yaml

@@ -20,11 +20,53 @@ from pathlib import Path
 
 ALNUM = string.ascii_letters + string.digits
 B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
-WORDS = (
-    "account order invoice user session cache queue worker config loader parser client server request response "
-    "handler payment report metric event stream buffer record schema table index router service manager "
-    "builder factory context option result value item entry batch job task node cluster region zone backup"
-).split()
+WORDS = [
+    "account",
+    "order",
+    "invoice",
+    "user",
+    "session",
+    "cache",
+    "queue",
+    "worker",
+    "config",
+    "loader",
+    "parser",
+    "client",
+    "server",
+    "request",
+    "response",
+    "handler",
+    "payment",
+    "report",
+    "metric",
+    "event",
+    "stream",
+    "buffer",
+    "record",
+    "schema",
+    "table",
+    "index",
+    "router",
+    "service",
+    "manager",
+    "builder",
+    "factory",
+    "context",
+    "option",
+    "result",
+    "value",
+    "item",
+    "entry",
+    "batch",
+    "job",
+    "task",
+    "node",
+    "cluster",
+    "region",
+    "zone",
+    "backup",
+]
 
 
 @dataclass(frozen=True)
@@ -239,7 +281,11 @@ def _file_dockerconfigjson_secret(g: Gen) -> tuple[str, list[str], list[tuple[in
 
 
 FILE_POSITIVES: list[Callable[[Gen], tuple[str, list[str], list[tuple[int, int, str]]]]] = [
-    _file_private_key, _file_gcp, _file_docker_config, _file_k8s_secret, _file_kubeconfig,
+    _file_private_key,
+    _file_gcp,
+    _file_docker_config,
+    _file_k8s_secret,
+    _file_kubeconfig,
     _file_dockerconfigjson_secret,
 ]
 
@@ -290,8 +336,10 @@ def _neg_lines(g: Gen, ext: str) -> list[str]:
     if c == 19:
         return [f"commit {g.s(40, '0123456789abcdef')}", f"token = tokenizer.next_{g.word()}()"]
     if c == 20:
-        return ["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6"
-                "IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"]
+        return [
+            "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6"
+            "IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+        ]
     return [f'{key} = "xxxxxxxxxxxxxxxxxxxxxxxx"', f"{key}: '********'"]
 
 
@@ -321,9 +369,13 @@ def _neg_file_sealed(g: Gen) -> list[str]:
 def _neg_file_lock(g: Gen) -> list[str]:
     out = ["{", '  "lockfileVersion": 3,', '  "packages": {']
     for _ in range(g.r.randrange(20, 60)):
-        out += [f'    "node_modules/{g.word()}-{g.word()}": {{', f'      "version": "{g.r.randrange(9)}.{g.r.randrange(20)}.0",',
-                f'      "resolved": "https://registry.npmjs.org/{g.word()}/-/{g.word()}-1.0.0.tgz",',
-                f'      "integrity": "sha512-{g.b64(64)}"', "    },"]
+        out += [
+            f'    "node_modules/{g.word()}-{g.word()}": {{',
+            f'      "version": "{g.r.randrange(9)}.{g.r.randrange(20)}.0",',
+            f'      "resolved": "https://registry.npmjs.org/{g.word()}/-/{g.word()}-1.0.0.tgz",',
+            f'      "integrity": "sha512-{g.b64(64)}"',
+            "    },",
+        ]
     return [*out, "  }", "}"]
 
 
@@ -331,24 +383,63 @@ def _neg_file_lock(g: Gen) -> list[str]:
 def _filler(g: Gen, ext: str) -> str:
     a, b, n = g.ident(), g.word(), g.r.randrange(1000)
     if ext == ".py":
-        return g.r.choice([f"def {a}({b}, limit={n}):", f"    return {b}.{g.word()}({n})", f"# {b} {g.word()} {g.word()}",
-                           f"    {a} = [{b} for {b} in {g.word()}s if {b}.{g.word()}]", f"import {b}",
-                           f"    logger.info('{b} %s', {a})", f"    token_count = len({b}.split())"])
+        return g.r.choice(
+            [
+                f"def {a}({b}, limit={n}):",
+                f"    return {b}.{g.word()}({n})",
+                f"# {b} {g.word()} {g.word()}",
+                f"    {a} = [{b} for {b} in {g.word()}s if {b}.{g.word()}]",
+                f"import {b}",
+                f"    logger.info('{b} %s', {a})",
+                f"    token_count = len({b}.split())",
+            ]
+        )
     if ext in (".js", ".ts"):
-        return g.r.choice([f"function {a}({b}) {{", f"  return {b}.{g.word()}({n});", f"// {b} {g.word()}",
-                           f"const {a} = require('{b}');", f"  if (!{b}) throw new Error('{b} missing');", "}"])
+        return g.r.choice(
+            [
+                f"function {a}({b}) {{",
+                f"  return {b}.{g.word()}({n});",
+                f"// {b} {g.word()}",
+                f"const {a} = require('{b}');",
+                f"  if (!{b}) throw new Error('{b} missing');",
+                "}",
+            ]
+        )
     if ext == ".go":
-        return g.r.choice([f"func {a}({b} int) error {{", f"\treturn {b}.{g.word().title()}({n})", f"// {b} {g.word()}",
-                           f"\t{a} := {b}.New()", "}", f"\tif err != nil {{ return fmt.Errorf(\"{b}: %w\", err) }}"])
+        return g.r.choice(
+            [
+                f"func {a}({b} int) error {{",
+                f"\treturn {b}.{g.word().title()}({n})",
+                f"// {b} {g.word()}",
+                f"\t{a} := {b}.New()",
+                "}",
+                f'\tif err != nil {{ return fmt.Errorf("{b}: %w", err) }}',
+            ]
+        )
     if ext == ".java":
-        return g.r.choice([f"    public void {b}{g.word().title()}(int {b}) {{", f"        return {b}.get{g.word().title()}();",
-                           f"    // {b} {g.word()}", "    }", f"    private final {b.title()}Service {b}Service;"])
+        return g.r.choice(
+            [
+                f"    public void {b}{g.word().title()}(int {b}) {{",
+                f"        return {b}.get{g.word().title()}();",
+                f"    // {b} {g.word()}",
+                "    }",
+                f"    private final {b.title()}Service {b}Service;",
+            ]
+        )
     if ext == ".tf":
-        return g.r.choice([f'resource "aws_{b}" "{a}" {{', f'  name = "{a}"', f"  count = {n}", "}",
-                           f"  tags = {{ team = \"{b}\" }}"])
+        return g.r.choice(
+            [f'resource "aws_{b}" "{a}" {{', f'  name = "{a}"', f"  count = {n}", "}", f'  tags = {{ team = "{b}" }}']
+        )
     if ext in (".yaml", ".kubeconfig"):
-        return g.r.choice([f"  {b}: {g.word()}", f"    replicas: {n}", f"# {b} {g.word()}", f"  - name: {a}",
-                           f"    image: ghcr.io/{b}/{g.word()}:{n}"])
+        return g.r.choice(
+            [
+                f"  {b}: {g.word()}",
+                f"    replicas: {n}",
+                f"# {b} {g.word()}",
+                f"  - name: {a}",
+                f"    image: ghcr.io/{b}/{g.word()}:{n}",
+            ]
+        )
     if ext == ".json":
         return g.r.choice([f'  "{a}": {n},', f'  "{b}": "{g.word()}",'])
     if ext in (".toml", ".ini", ".properties", ".env"):

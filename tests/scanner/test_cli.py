@@ -80,7 +80,7 @@ def test_sarif_validates_against_the_2_1_0_schema(tree: Path) -> None:
 
 def test_output_file(tree: Path, tmp_path: Path) -> None:
     target = tmp_path / "report.json"
-    code, out = run(str(tree / "app"), "--format", "json", "-o", str(target))
+    code, _out = run(str(tree / "app"), "--format", "json", "-o", str(target))
     assert code == 1 and json.loads(target.read_text())["stats"]["findings"] == 1
 
 
@@ -126,3 +126,13 @@ def test_parallel_scan_matches_serial(tmp_path: Path) -> None:
     serial = json.loads(run(str(tmp_path), "-j", "1", "--format", "json")[1])["findings"]
     parallel = json.loads(run(str(tmp_path), "-j", "2", "--format", "json")[1])["findings"]
     assert serial == parallel and len(serial) == 40
+
+
+def test_missing_path_next_to_a_clean_one_exits_2(tree: Path) -> None:
+    code, out = run(str(tree / "app" / "clean.py"), str(tree / "missing"), "--format", "json")
+    assert code == 2 and json.loads(out)["errors"] == [f"{tree / 'missing'}: no such file or directory"]
+
+
+def test_mutually_exclusive_git_modes(tree: Path) -> None:
+    code, out = run("--git", "--staged", str(tree))
+    assert code == 2 and "choose one" in out

@@ -58,7 +58,7 @@ def test_code_requires_literal_config_does_not() -> None:
 
 
 def test_lockfile_integrity_and_hashes_are_ignored() -> None:
-    lock = '{"packages": {"x": {"integrity": "sha512-Zq8vnR2kd7WdK0qWk12dwb4XYaQ==", "token": "Qm3xT7pLw9Zc4Vb8Nk2R"}}}'
+    lock = '{"packages": {"x": {"integrity": "sha512-Zq8vnR2kd7WdK0qWk12dwb4XYaQ==", "token": "Qm3xT7pLw9Zc4Vb8Nk2R"}}}'  # strongroom:allow  # noqa: E501
     assert rules(lock, "package-lock.json") == []
     assert rules('secret_sha = "' + "ab" * 32 + '"', "x.py") == []
 

@@ -18,10 +18,17 @@ PASSWORD = "Zq8v!nR2kd7W"  # strongroom:allow
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@e", "HOME": str(repo), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env=env).stdout.strip()
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+        "HOME": str(repo),
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
 
 
 def scan(*args: str) -> tuple[int, dict]:
@@ -61,7 +68,7 @@ def test_history_covers_other_branches(repo: Path) -> None:
     git(repo, "add", "ci.env")
     git(repo, "commit", "-q", "-m", "ci")
     git(repo, "checkout", "-q", "main")
-    code, report = scan("--git", str(repo))
+    _code, report = scan("--git", str(repo))
     assert {f["rule_id"] for f in report["findings"]} == {"aws-access-key-id", "github-token"}
 
 
@@ -96,9 +103,21 @@ def test_not_a_repository(tmp_path: Path) -> None:
 
 def test_parse_diff_line_numbers() -> None:
     diff = [
-        b"\x1estrongroom-commit abc\n", b"diff --git a/x b/x\n", b"--- a/x\n", b"+++ b/x\n",
-        b"@@ -1,0 +5,2 @@\n", b"+one\n", b"+two\n", b"@@ -9 +20 @@\n", b"-old\n", b"+three\n",
-        b"diff --git a/gone b/gone\n", b"--- a/gone\n", b"+++ /dev/null\n", b"@@ -1 +0,0 @@\n", b"-bye\n",
+        b"\x1estrongroom-commit abc\n",
+        b"diff --git a/x b/x\n",
+        b"--- a/x\n",
+        b"+++ b/x\n",
+        b"@@ -1,0 +5,2 @@\n",
+        b"+one\n",
+        b"+two\n",
+        b"@@ -9 +20 @@\n",
+        b"-old\n",
+        b"+three\n",
+        b"diff --git a/gone b/gone\n",
+        b"--- a/gone\n",
+        b"+++ /dev/null\n",
+        b"@@ -1 +0,0 @@\n",
+        b"-bye\n",
     ]
     (chunk,) = list(parse_diff(iter(diff)))
     assert (chunk.path, chunk.commit, chunk.lines, chunk.numbers) == ("x", "abc", ["one", "two", "three"], [5, 6, 20])

@@ -47,10 +47,25 @@ def test_rule_data_is_complete() -> None:
 
 def test_required_rule_families_exist() -> None:
     for rule_id in (
-        "aws-access-key-id", "aws-secret-access-key", "gcp-service-account", "azure-storage-connection-string",
-        "github-token", "gitlab-token", "slack-token", "slack-webhook", "stripe-secret-key", "sendgrid-api-key",
-        "twilio-api-key", "npm-token", "pypi-token", "docker-config-auth", "private-key", "jwt", "database-url",
-        "generic-password", "generic-secret",
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "gcp-service-account",
+        "azure-storage-connection-string",
+        "github-token",
+        "gitlab-token",
+        "slack-token",
+        "slack-webhook",
+        "stripe-secret-key",
+        "sendgrid-api-key",
+        "twilio-api-key",
+        "npm-token",
+        "pypi-token",
+        "docker-config-auth",
+        "private-key",
+        "jwt",
+        "database-url",
+        "generic-password",
+        "generic-secret",
     ):
         rule_by_id(rule_id)
     with pytest.raises(KeyError):
@@ -73,3 +88,9 @@ def test_github_checksum_validator() -> None:
 def test_entropy_orders_random_above_words() -> None:
     assert shannon_entropy("aaaaaaaa") == 0.0
     assert shannon_entropy("password") < 3.0 < shannon_entropy("Qm3xT7pLw9Zc4Vb8Nk2Rj6Hd")
+
+
+def test_public_surface_is_pinned() -> None:
+    import strongroom.scanner as pkg
+
+    assert sorted(pkg.__all__) == ["Finding", "RULES", "Rule", "Scanner"]

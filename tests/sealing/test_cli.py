@@ -241,3 +241,14 @@ def test_entry_point_in_a_pipe(files, pair):
     bad = subprocess.run([str(exe), "seal", "--cert", str(files / "cert.pem")], input=b"{not json",
                          capture_output=True, timeout=60, check=False)
     assert bad.returncode == 1 and b"Error:" in bad.stderr and b"not valid JSON" in bad.stderr
+
+
+def test_kubectl_list_input(files, pair):
+    listing = {"apiVersion": "v1", "kind": "List", "items": [make_secret(name="a"), make_secret(name="b")]}
+    result = run("--cert", files / "cert.pem", input=json.dumps(listing))
+    assert [o["metadata"]["name"] for o in sealing.load_manifests(result.stdout)] == ["a", "b"]
+
+
+def test_positional_file_gets_a_hint(files):
+    result = run("--cert", files / "cert.pem", files / "secret.yaml")
+    assert result.exit_code == 2 and "-f FILE" in result.output

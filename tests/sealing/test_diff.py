@@ -64,3 +64,11 @@ def test_metadata_fields_and_no_values_in_output(pair):
     assert ("labels.app", "added") in result.fields and ("type", "changed") in result.fields
     assert all("last-applied" not in f for f, _ in result.fields)
     assert "topsecret" not in json.dumps(result.as_json())
+
+
+def test_status_summary(pair):
+    a = seal_secret(make_secret(a=b"1"), pair.public)
+    assert diff_objects(a, copy.deepcopy(a)).status == "unchanged"
+    assert diff_objects(a, seal_secret(make_secret(a=b"2"), pair.public)).status == "unknown"
+    assert diff_objects(a, seal_secret(make_secret(a=b"22"), pair.public)).status == "changed"
+    assert diff_objects(a, seal_secret(make_secret(a=b"1"), pair.public), [pair.key]).status == "unchanged"

@@ -229,3 +229,12 @@ def test_reseal_keeps_scope_and_moves_to_the_new_key(pair, other_pair):
     assert "ownerReferences" not in rotated["spec"]["template"]["metadata"]
     with pytest.raises(UnsealError):
         unseal_sealed_secret(rotated, [pair.key])
+
+
+def test_items_sealed_with_different_keys_in_one_object(pair, other_pair, pair4096):
+    a = seal_secret(make_secret(a=b"1"), pair.public)
+    b = seal_secret(make_secret(b=b"2"), other_pair.public)
+    a["spec"]["encryptedData"].update(b["spec"]["encryptedData"])
+    keys = [pair4096.key, other_pair.key, pair.key]
+    assert _data(unseal_sealed_secret(a, keys)) == {"a": b"1", "b": b"2"}
+    assert keys == [pair4096.key, other_pair.key, pair.key]  # the caller's list is not reordered

@@ -8,13 +8,21 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import grpc
+
 from strongroom.atrest import formats, k8sproto
 from strongroom.atrest.config import EncryptionConfig, Provider
 from strongroom.atrest.etcd import KV
 from strongroom.crypto import CryptoError
 
 CURRENT, STALE, PLAINTEXT, UNKNOWN_KEY, ENCRYPTED, UNPARSEABLE = (
-    "current", "stale", "plaintext", "unknown-key", "encrypted", "unparseable")
+    "current",
+    "stale",
+    "plaintext",
+    "unknown-key",
+    "encrypted",
+    "unparseable",
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class Finding:
 def parse_key(key: bytes) -> tuple[str, str, str, str]:
     """/registry/[<group>/]<resource>/[<namespace>/]<name> -> (group, resource, namespace, name)."""
     parts = key.decode(errors="replace").split("/")
-    parts = parts[parts.index("registry") + 1:] if "registry" in parts else parts[2:]
+    parts = parts[parts.index("registry") + 1 :] if "registry" in parts else parts[2:]
     group = ""
     if parts and "." in parts[0] and len(parts) >= 3:
         group, parts = parts[0], parts[1:]
@@ -57,8 +65,13 @@ def _is_current(provider: Provider, stored: formats.Stored, kms_key_ids: dict[st
 
 def classify(kv: KV, config: EncryptionConfig | None, kms_key_ids: dict[str, str] | None = None) -> Finding:
     group, resource, namespace, name = parse_key(kv.key)
-    base = {"key": kv.key.decode(errors="replace"), "group": group, "resource": resource,
-            "namespace": namespace, "name": name}
+    base = {
+        "key": kv.key.decode(errors="replace"),
+        "group": group,
+        "resource": resource,
+        "namespace": namespace,
+        "name": name,
+    }
     try:
         stored = formats.parse(kv.value)
     except CryptoError:
@@ -71,18 +84,24 @@ def classify(kv: KV, config: EncryptionConfig | None, kms_key_ids: dict[str, str
     providers = config.providers_for(resource, group)
     if _is_current(providers[0], stored, kms_key_ids or {}):
         return Finding(**base, **info, status=CURRENT)
-    readable = any(p.kind == stored.provider and (p.name == stored.name if p.kind == "kms" else p.key(stored.name))
-                   for p in providers)
+    readable = any(
+        p.kind == stored.provider and (p.name == stored.name if p.kind == "kms" else p.key(stored.name))
+        for p in providers
+    )
     return Finding(**base, **info, status=STALE if readable else UNKNOWN_KEY)
 
 
 def summarize(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     """Counts per (resource, namespace, provider, key name, status), sorted worst first."""
     order = {UNKNOWN_KEY: 0, UNPARSEABLE: 1, PLAINTEXT: 2, STALE: 3, ENCRYPTED: 4, CURRENT: 5}
-    counts = Counter((f"{f.resource}.{f.group}" if f.group else f.resource, f.namespace, f.provider, f.key_name,
-                      f.status) for f in findings)
-    rows = [{"resource": r, "namespace": ns, "provider": p, "key": k, "status": s, "count": n}
-            for (r, ns, p, k, s), n in counts.items()]
+    counts = Counter(
+        (f"{f.resource}.{f.group}" if f.group else f.resource, f.namespace, f.provider, f.key_name, f.status)
+        for f in findings
+    )
+    rows = [
+        {"resource": r, "namespace": ns, "provider": p, "key": k, "status": s, "count": n}
+        for (r, ns, p, k, s), n in counts.items()
+    ]
     return sorted(rows, key=lambda x: (order.get(x["status"], 9), x["resource"], x["namespace"]))
 
 
@@ -96,8 +115,9 @@ class Recovered:
     error: str = ""
 
 
-def recover(kvs: Iterable[KV], config: EncryptionConfig,
-            kms_decrypt: Callable[[Provider], formats.KmsDecrypt] | None) -> Iterator[Recovered]:
+def recover(
+    kvs: Iterable[KV], config: EncryptionConfig, kms_decrypt: Callable[[Provider], formats.KmsDecrypt] | None
+) -> Iterator[Recovered]:
     """Decrypt each value with the providers the config lists for its resource; errors per object, not fatal."""
     for kv in kvs:
         group, resource, _, _ = parse_key(kv.key)
@@ -109,8 +129,9 @@ def recover(kvs: Iterable[KV], config: EncryptionConfig,
         except (CryptoError, OSError) as exc:
             yield Recovered(key, "?", "", None, b"", f"{exc.__class__.__name__}: {exc}")
             continue
-        except Exception as exc:  # a gRPC error from the plugin: report per object, keep going
-            yield Recovered(key, "kms", "", None, b"", f"{exc.__class__.__name__}")
+        except grpc.RpcError as exc:  # the KMS plugin refused or is down: report per object, keep going
+            code = exc.code().name if hasattr(exc, "code") else "UNKNOWN"
+            yield Recovered(key, "kms", "", None, b"", f"KMS plugin Decrypt failed: {code}")
             continue
         try:
             obj: dict[str, Any] | None = k8sproto.decode_object(plain)

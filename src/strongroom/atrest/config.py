@@ -62,13 +62,25 @@ class Rule:
 class EncryptionConfig:
     rules: list[Rule]
     doc: dict[str, Any] = field(repr=False)
+    _memo: dict[tuple[str, str], list[Provider]] = field(default_factory=dict, repr=False, compare=False)
 
     def providers_for(self, resource: str, group: str = "") -> list[Provider]:
         """Providers that apply to `resource` in API `group` (first rule that matches wins, as upstream)."""
-        for rule in self.rules:
-            if any(_matches(pattern, resource, group) for pattern in rule.resources):
-                return rule.providers
-        return [Provider("identity")]
+        cached = self._memo.get((resource, group))
+        if cached is not None:
+            return cached
+        found = next(
+            (
+                rule.providers
+                for rule in self.rules
+                if any(_matches(pattern, resource, group) for pattern in rule.resources)
+            ),
+            None,
+        )
+        if found is None:
+            found = [Provider("identity")]
+        self._memo[(resource, group)] = found
+        return found
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.doc, sort_keys=False)
@@ -115,9 +127,7 @@ def _parse_provider(item: object, where: str) -> Provider:
         for entry in entries:
             if not isinstance(entry, dict) or not entry.get("name"):
                 raise ConfigError(f"{where}: every {kind} key needs a name")
-            keys.append(
-                Key(str(entry["name"]), _decode_secret(kind, str(entry["name"]), entry.get("secret")))
-            )
+            keys.append(Key(str(entry["name"]), _decode_secret(kind, str(entry["name"]), entry.get("secret"))))
         if len({k.name for k in keys}) != len(keys):
             raise ConfigError(f"{where}: duplicate key names in {kind}")
     if kind == "kms" and (not body.get("name") or not body.get("endpoint")):

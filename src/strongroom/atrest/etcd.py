@@ -49,8 +49,15 @@ def prefix_end(prefix: bytes) -> bytes:
 
 
 class EtcdClient:
-    def __init__(self, endpoint: str, *, cacert: str | None = None, cert: str | None = None,
-                 key: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        cacert: str | None = None,
+        cert: str | None = None,
+        key: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         verify: ssl.SSLContext | bool = True
         if endpoint.startswith("https://"):
             ctx = ssl.create_default_context(cafile=cacert)
@@ -78,11 +85,12 @@ class EtcdClient:
         return _kv(kvs[0]) if kvs else None
 
     def count(self, prefix: bytes) -> int:
-        data = self._post("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix)),
-                                           "count_only": True})
+        data = self._post(
+            "/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix)), "count_only": True}
+        )
         return int(str(data.get("count", 0)))
 
-    def scan(self, prefix: bytes, *, page: int = 500) -> Iterator[KV]:
+    def scan(self, prefix: bytes, *, page: int = 2000) -> Iterator[KV]:
         """Every key under `prefix`, in key order, at one revision."""
         end = _b64(prefix_end(prefix))
         start, revision = prefix, 0
@@ -108,8 +116,9 @@ class EtcdClient:
 
 def _kv(item: object) -> KV:
     assert isinstance(item, dict)
-    return KV(base64.b64decode(item.get("key", "")), base64.b64decode(item.get("value", "")),
-              int(item.get("mod_revision", 0)))
+    return KV(
+        base64.b64decode(item.get("key", "")), base64.b64decode(item.get("value", "")), int(item.get("mod_revision", 0))
+    )
 
 
 def read_dump(path: str | Path, prefix: bytes = b"/registry/") -> list[KV]:
@@ -139,19 +148,50 @@ def snapshot_server(snapshot: str | Path) -> Iterator[str]:
     client, peer = _free_port(), _free_port()
     peer_url = f"http://127.0.0.1:{peer}"
     restore = subprocess.run(
-        [etcdctl, "snapshot", "restore", str(snapshot), "--data-dir", data, "--name", "dr",
-         "--initial-cluster", f"dr={peer_url}", "--initial-advertise-peer-urls", peer_url],
-        capture_output=True, text=True, env={**os.environ, "ETCDCTL_API": "3"},
+        [
+            etcdctl,
+            "snapshot",
+            "restore",
+            str(snapshot),
+            "--data-dir",
+            data,
+            "--name",
+            "dr",
+            "--initial-cluster",
+            f"dr={peer_url}",
+            "--initial-advertise-peer-urls",
+            peer_url,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ETCDCTL_API": "3"},
     )
     if restore.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
         raise EtcdError(f"snapshot restore failed: {restore.stderr.strip()[-300:]}")
     url = f"http://127.0.0.1:{client}"
     proc = subprocess.Popen(
-        [etcd, "--name", "dr", "--data-dir", data, "--listen-client-urls", url, "--advertise-client-urls", url,
-         "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-         "--initial-cluster", f"dr={peer_url}", "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            etcd,
+            "--name",
+            "dr",
+            "--data-dir",
+            data,
+            "--listen-client-urls",
+            url,
+            "--advertise-client-urls",
+            url,
+            "--listen-peer-urls",
+            peer_url,
+            "--initial-advertise-peer-urls",
+            peer_url,
+            "--initial-cluster",
+            f"dr={peer_url}",
+            "--log-level",
+            "error",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30

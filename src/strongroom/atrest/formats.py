@@ -137,7 +137,8 @@ def seal_kms_v2(
         annotations=annotations,
         encryptedDEKSourceType=SEED_TYPE,
     )
-    return prefix("kms", name, "v2") + obj.SerializeToString()
+    body: bytes = obj.SerializeToString()
+    return prefix("kms", name, "v2") + body
 
 
 def open_kms_v2(payload: bytes, etcd_key: bytes, kms_decrypt: KmsDecrypt) -> bytes:

@@ -46,7 +46,7 @@ def fields(buf: bytes) -> list[tuple[int, int | bytes]]:
             n, i = _varint(buf, i)
             if i + n > len(buf):
                 raise ProtoError("truncated field")
-            out.append((num, buf[i:i + n]))
+            out.append((num, buf[i : i + n]))
             i += n
         elif wt in (1, 5):
             i += 8 if wt == 1 else 4
@@ -91,7 +91,7 @@ def decode_object(value: bytes) -> dict[str, Any]:
             raise ProtoError("neither k8s protobuf nor JSON") from None
     api_version = kind = ""
     raw = b""
-    for n, v in fields(value[len(MAGIC):]):
+    for n, v in fields(value[len(MAGIC) :]):
         if n == 1 and isinstance(v, bytes):
             tm = dict(fields(v))
             api_version, kind = _str(tm.get(1, b"")), _str(tm.get(2, b""))
@@ -116,6 +116,7 @@ def decode_object(value: bytes) -> dict[str, Any]:
 
 
 # --- encoding (test vectors, fake API server) -----------------------------------------------------
+
 
 def _enc_varint(n: int) -> bytes:
     out = bytearray()

@@ -14,26 +14,46 @@ from strongroom.atrest.config import ConfigError, EncryptionConfig, Provider, lo
 RULES: dict[str, tuple[str, str, str]] = {
     # id: (severity, short description, remediation)
     "SRAR000": ("error", "configuration cannot be parsed", "fix the file; the API server will not start"),
-    "SRAR001": ("error", "identity is the first provider: new writes are stored in plain text",
-                "put aesgcm/secretbox/kms first and keep identity last only while migrating"),
-    "SRAR002": ("error", "secrets are not covered by any encrypting rule",
-                "add a rule with resources: [secrets] and an encrypting provider first"),
-    "SRAR003": ("warning", "aescbc is weak (padding oracle) and not recommended",
-                "migrate to kms v2, secretbox or aesgcm with `strongroom atrest rotate`"),
-    "SRAR004": ("error", "kms v1 is deprecated and disabled by default since Kubernetes 1.29",
-                "use kms with apiVersion: v2 (strongroom kms-plugin)"),
+    "SRAR001": (
+        "error",
+        "identity is the first provider: new writes are stored in plain text",
+        "put aesgcm/secretbox/kms first and keep identity last only while migrating",
+    ),
+    "SRAR002": (
+        "error",
+        "secrets are not covered by any encrypting rule",
+        "add a rule with resources: [secrets] and an encrypting provider first",
+    ),
+    "SRAR003": (
+        "warning",
+        "aescbc is weak (padding oracle) and not recommended",
+        "migrate to kms v2, secretbox or aesgcm with `strongroom atrest rotate`",
+    ),
+    "SRAR004": (
+        "error",
+        "kms v1 is deprecated and disabled by default since Kubernetes 1.29",
+        "use kms with apiVersion: v2 (strongroom kms-plugin)",
+    ),
     "SRAR005": ("warning", "key shorter than 32 bytes", "generate a 32-byte key (`strongroom atrest gen-config`)"),
-    "SRAR006": ("error", "weak or sample key (low entropy, repeated, sequential or typed text)",
-                "replace it with 32 random bytes and re-encrypt"),
+    "SRAR006": (
+        "error",
+        "weak or sample key (low entropy, repeated, sequential or typed text)",
+        "replace it with 32 random bytes and re-encrypt",
+    ),
     "SRAR007": ("warning", "the same key material is used twice", "every key must be unique"),
-    "SRAR008": ("error", "resource listed in more than one rule (masked by earlier rule)",
-                "list each resource once; the API server rejects overlaps"),
+    "SRAR008": (
+        "error",
+        "resource listed in more than one rule (masked by earlier rule)",
+        "list each resource once; the API server rejects overlaps",
+    ),
     "SRAR009": ("error", "kms endpoint is not a unix socket", "use endpoint: unix:///path/to.sock"),
-    "SRAR010": ("info", "aesgcm keys must be rotated before 200,000 writes (random 96-bit nonces)",
-                "rotate regularly, or prefer kms v2 / secretbox"),
+    "SRAR010": (
+        "info",
+        "aesgcm keys must be rotated before 200,000 writes (random 96-bit nonces)",
+        "rotate regularly, or prefer kms v2 / secretbox",
+    ),
     "SRAR011": ("info", "cachesize is ignored by kms v2", "remove it"),
-    "SRAR012": ("warning", "configuration file is readable by group or others",
-                "chmod 600: it holds encryption keys"),
+    "SRAR012": ("warning", "configuration file is readable by group or others", "chmod 600: it holds encryption keys"),
 }
 
 
@@ -126,10 +146,31 @@ def lint_file(path: str | Path) -> list[Finding]:
 
 def to_sarif(findings: list[Finding], path: str) -> dict[str, Any]:
     level = {"error": "error", "warning": "warning", "info": "note"}
-    rules = [{"id": rid, "shortDescription": {"text": d}, "help": {"text": fix},
-              "defaultConfiguration": {"level": level[sev]}} for rid, (sev, d, fix) in RULES.items()]
-    results = [{"ruleId": f.rule, "level": level[f.severity], "message": {"text": f"{f.message} ({f.location})"},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}},
-                               "logicalLocations": [{"fullyQualifiedName": f.location}]}]} for f in findings]
-    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-            "runs": [{"tool": {"driver": {"name": "strongroom-atrest-lint", "rules": rules}}, "results": results}]}
+    rules = [
+        {
+            "id": rid,
+            "shortDescription": {"text": d},
+            "help": {"text": fix},
+            "defaultConfiguration": {"level": level[sev]},
+        }
+        for rid, (sev, d, fix) in RULES.items()
+    ]
+    results = [
+        {
+            "ruleId": f.rule,
+            "level": level[f.severity],
+            "message": {"text": f"{f.message} ({f.location})"},
+            "locations": [
+                {
+                    "physicalLocation": {"artifactLocation": {"uri": path}},
+                    "logicalLocations": [{"fullyQualifiedName": f.location}],
+                }
+            ],
+        }
+        for f in findings
+    ]
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "strongroom-atrest-lint", "rules": rules}}, "results": results}],
+    }

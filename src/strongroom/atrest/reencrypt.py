@@ -16,13 +16,14 @@ from typing import Any
 
 import orjson
 from lightkube import ApiError, Client
-from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedResource, create_api_info
 
 BUILTIN = {
     "secrets": ("", "v1", "Secret", "secrets", True),
     "configmaps": ("", "v1", "ConfigMap", "configmaps", True),
 }
 RETRIABLE = {409, 429, 500, 503, 504}
+_RESOURCES: dict[Any, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,16 @@ class Target:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
     def resource(self) -> Any:
-        make = create_namespaced_resource if self.namespaced else create_global_resource
-        return make(self.group, self.version, self.kind, self.plural)
+        """A dict-backed lightkube resource class, deliberately not put in lightkube's global registry (which
+        may already hold the typed model for this kind; typed models drop fields they do not know)."""
+        cached = _RESOURCES.get(self)
+        if cached is None:
+            base = GenericNamespacedResource if self.namespaced else GenericGlobalResource
+            cached = type(
+                self.kind, (base,), {"_api_info": create_api_info(self.group, self.version, self.kind, self.plural)}
+            )
+            _RESOURCES[self] = cached
+        return cached
 
 
 def parse_target(spec: str) -> Target:
@@ -96,8 +105,13 @@ class Result:
     failed: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rewritten": self.rewritten, "skipped_from_checkpoint": self.resumed, "gone": self.gone,
-                "conflicts_retried": self.conflicts, "failed": self.failed}
+        return {
+            "rewritten": self.rewritten,
+            "skipped_from_checkpoint": self.resumed,
+            "gone": self.gone,
+            "conflicts_retried": self.conflicts,
+            "failed": self.failed,
+        }
 
 
 class RateLimiter:
@@ -144,13 +158,20 @@ def _rewrite_one(client: Client, res: Any, ns: str, name: str, result: Result, r
                 return f"HTTP {code} {exc.status.reason or ''}".strip()
             if code == 409:
                 result.conflicts += 1
-            time.sleep(min(0.05 * 2 ** attempt, 2.0))
+            time.sleep(min(0.05 * 2**attempt, 2.0))
     return "retries exhausted"
 
 
-def reencrypt(client: Client, targets: list[Target], *, checkpoint: Checkpoint, qps: float = 20.0,
-              namespace: str | None = None, retries: int = 5,
-              progress: Callable[[int, int, str], None] | None = None) -> Result:
+def reencrypt(
+    client: Client,
+    targets: list[Target],
+    *,
+    checkpoint: Checkpoint,
+    qps: float = 20.0,
+    namespace: str | None = None,
+    retries: int = 5,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Result:
     """Rewrite every object of `targets`; skips what the checkpoint lists as done."""
     result = Result()
     limiter = RateLimiter(qps)

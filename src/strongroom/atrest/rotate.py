@@ -25,11 +25,10 @@ STEPS = ("idle", "added", "promoted", "reencrypted", "done")
 NEXT_ACTION = {
     "idle": "run `strongroom atrest rotate start` to add a new key",
     "added": "copy the file to every control-plane node, restart (or wait for auto-reload of) every API server, "
-             "then run `strongroom atrest rotate next` to make the new key primary",
+    "then run `strongroom atrest rotate next` to make the new key primary",
     "promoted": "copy the file to every node and restart every API server, run `strongroom atrest reencrypt`, "
-                "then `strongroom atrest rotate next --etcd-endpoint ...` (verifies nothing uses the old key)",
-    "reencrypted": "back up etcd now (`etcdctl snapshot save`), then `strongroom atrest rotate next` drops the "
-                   "old key",
+    "then `strongroom atrest rotate next --etcd-endpoint ...` (verifies nothing uses the old key)",
+    "reencrypted": "back up etcd now (`etcdctl snapshot save`), then `strongroom atrest rotate next` drops the old key",
     "done": "copy the file to every node and restart every API server; rotation complete",
 }
 
@@ -93,8 +92,14 @@ def _next_name(names: list[str]) -> str:
     return f"key{max(nums, default=0) + 1}"
 
 
-def start(config: str | Path, *, rule: int = 0, to: str | None = None, kms_name: str = "strongroom",
-          kms_endpoint: str = "unix:///var/run/kmsplugin/socket.sock") -> State:
+def start(
+    config: str | Path,
+    *,
+    rule: int = 0,
+    to: str | None = None,
+    kms_name: str = "strongroom",
+    kms_endpoint: str = "unix:///var/run/kmsplugin/socket.sock",
+) -> State:
     """Add a new key (same provider) or a new provider (`to`) in second position."""
     state = load_state(config)
     if state.step not in ("idle", "done"):
@@ -112,13 +117,17 @@ def start(config: str | Path, *, rule: int = 0, to: str | None = None, kms_name:
         if any(target in p for p in provs[1:]):
             raise RotationError(f"{target} is already listed; remove it or rotate within it")
         body: dict[str, Any] = (
-            {"apiVersion": "v2", "name": kms_name, "endpoint": kms_endpoint, "timeout": "3s"} if target == "kms"
-            else {"keys": [{"name": "key1", "secret": new_secret(target)}]})
+            {"apiVersion": "v2", "name": kms_name, "endpoint": kms_endpoint, "timeout": "3s"}
+            if target == "kms"
+            else {"keys": [{"name": "key1", "secret": new_secret(target)}]}
+        )
         provs.insert(1, {target: body})
         new = State(rule=rule, mode="provider", kind=target, old=first_kind, new=target)
     else:
-        raise RotationError(f"cannot rotate {first_kind!r} to {target!r}: KMS v2 KEKs rotate in the plugin "
-                            "(`kms-plugin keyring rotate`, transit rotate), with no config change")
+        raise RotationError(
+            f"cannot rotate {first_kind!r} to {target!r}: KMS v2 KEKs rotate in the plugin "
+            "(`kms-plugin keyring rotate`, transit rotate), with no config change"
+        )
     return _save(config, doc, new, "added")
 
 
@@ -126,8 +135,10 @@ def _verify_local(doc: dict[str, Any], state: State) -> None:
     kind, body = next(iter(_providers(doc, state.rule)[0].items()))
     names = [k["name"] for k in body.get("keys", [])] if isinstance(body, dict) else []
     if state.mode == "key" and (kind != state.kind or state.new not in names or state.old not in names):
-        raise RotationError("the config no longer matches the rotation state (edited by hand?); "
-                            "fix it or remove the .rotation.json file")
+        raise RotationError(
+            "the config no longer matches the rotation state (edited by hand?); "
+            "fix it or remove the .rotation.json file"
+        )
 
 
 def advance(config: str | Path, *, remaining_old: int | None = None, force: bool = False) -> State:
@@ -150,8 +161,9 @@ def advance(config: str | Path, *, remaining_old: int | None = None, force: bool
         if remaining_old is None and not force:
             raise RotationError("prove re-encryption first: pass --etcd-endpoint (audit) or --force")
         if remaining_old and not force:
-            raise RotationError(f"{remaining_old} stored values still use the old key: run "
-                                "`strongroom atrest reencrypt` again")
+            raise RotationError(
+                f"{remaining_old} stored values still use the old key: run `strongroom atrest reencrypt` again"
+            )
         return _save(config, None, state, "reencrypted")
     if state.step == "reencrypted":
         if state.mode == "key":

@@ -55,8 +55,7 @@ def _compare(old_path: str, new_path: str, keys: list[sealing.RSAPrivateKey]) ->
                 result = sealing.diff_objects(old[ident], new[ident], keys).as_json()
             except sealing.SealingError as exc:
                 raise SealCliError(f"{ident[0]}/{ident[1]}: {exc}") from None
-            entry.update(change="changed" if result["changed"] else "unchanged",
-                         items=result["items"], fields=result["fields"])
+            entry.update(change=result["status"], items=result["items"], fields=result["fields"])
         report.append(entry)
     return report
 

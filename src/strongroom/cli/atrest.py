@@ -26,8 +26,16 @@ def _json(data: Any) -> None:
 
 
 def _progress(enabled: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                    TimeRemainingColumn(), console=err, disable=not enabled, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not enabled,
+        transient=False,
+    )
 
 
 @click.group(name="atrest")
@@ -37,16 +45,23 @@ def cli() -> None:
 
 # --- gen-config / lint --------------------------------------------------------------------------
 
+
 @cli.command("gen-config")
-@click.option("--provider", type=click.Choice(["kms", "aesgcm", "secretbox", "aescbc"]), default="kms",
-              show_default=True, help="first (write) provider; identity is always appended last")
+@click.option(
+    "--provider",
+    type=click.Choice(["kms", "aesgcm", "secretbox", "aescbc"]),
+    default="kms",
+    show_default=True,
+    help="first (write) provider; identity is always appended last",
+)
 @click.option("--resource", "resources", multiple=True, default=["secrets"], show_default=True)
 @click.option("--kms-name", default="strongroom", show_default=True)
 @click.option("--kms-endpoint", default="unix:///var/run/kmsplugin/socket.sock", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here (mode 0600) instead of stdout")
 @click.option("--force", is_flag=True, help="overwrite an existing --output file")
-def gen_config(provider: str, resources: tuple[str, ...], kms_name: str, kms_endpoint: str, output: str | None,
-               force: bool) -> None:
+def gen_config(
+    provider: str, resources: tuple[str, ...], kms_name: str, kms_endpoint: str, output: str | None, force: bool
+) -> None:
     """Write an EncryptionConfiguration with a fresh random key (or a KMS v2 provider)."""
     import yaml
 
@@ -70,8 +85,7 @@ def gen_config(provider: str, resources: tuple[str, ...], kms_name: str, kms_end
 @cli.command()
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "sarif"]), default="table", show_default=True)
-@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
-              show_default=True)
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error", show_default=True)
 def lint(config: str, fmt: str, fail_on: str) -> None:
     """Lint an EncryptionConfiguration: identity first, uncovered secrets, weak keys, aescbc, kms v1, ..."""
     from strongroom.atrest.lint import lint_file, to_sarif
@@ -92,6 +106,7 @@ def lint(config: str, fmt: str, fail_on: str) -> None:
 
 
 # --- rotate -------------------------------------------------------------------------------------
+
 
 def _show_state(config: str, fmt: str) -> None:
     from dataclasses import asdict
@@ -125,8 +140,11 @@ def rotate_status(config: str, fmt: str) -> None:
 @rotate.command("start")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.option("--rule", default=0, show_default=True, help="index in resources[] to rotate")
-@click.option("--to", type=click.Choice(["aesgcm", "secretbox", "aescbc", "kms"]),
-              help="switch provider instead of adding a key to the current one")
+@click.option(
+    "--to",
+    type=click.Choice(["aesgcm", "secretbox", "aescbc", "kms"]),
+    help="switch provider instead of adding a key to the current one",
+)
 @click.option("--kms-name", default="strongroom", show_default=True)
 @click.option("--kms-endpoint", default="unix:///var/run/kmsplugin/socket.sock", show_default=True)
 @FMT
@@ -147,17 +165,26 @@ def rotate_start(config: str, rule: int, to: str | None, kms_name: str, kms_endp
 @click.option("--etcd-cacert", type=click.Path(dir_okay=False))
 @click.option("--etcd-cert", type=click.Path(dir_okay=False))
 @click.option("--etcd-key", type=click.Path(dir_okay=False))
+@click.option("--etcd-prefix", default="/registry/", show_default=True, help="the API server's --etcd-prefix")
 @click.option("--force", is_flag=True, help="skip the re-encryption check (you verified another way)")
 @FMT
-def rotate_next(config: str, etcd_endpoint: str | None, etcd_cacert: str | None, etcd_cert: str | None,
-                etcd_key: str | None, force: bool, fmt: str) -> None:
+def rotate_next(
+    config: str,
+    etcd_endpoint: str | None,
+    etcd_cacert: str | None,
+    etcd_cert: str | None,
+    etcd_key: str | None,
+    etcd_prefix: str,
+    force: bool,
+    fmt: str,
+) -> None:
     """Take the next step, if it is safe now."""
     from strongroom.atrest import rotate as r
 
     remaining = None
     try:
         if etcd_endpoint and r.load_state(config).step == "promoted":
-            remaining = _remaining_old(config, etcd_endpoint, etcd_cacert, etcd_cert, etcd_key)
+            remaining = _remaining_old(config, etcd_endpoint, etcd_cacert, etcd_cert, etcd_key, etcd_prefix)
             err.print(f"etcd audit: {remaining} value(s) not yet under the current key")
         r.advance(config, remaining_old=remaining, force=force)
     except (r.RotationError, ConfigError) as exc:
@@ -179,7 +206,9 @@ def rotate_abort(config: str, fmt: str) -> None:
     _show_state(config, fmt)
 
 
-def _remaining_old(config: str, endpoint: str, cacert: str | None, cert: str | None, key: str | None) -> int:
+def _remaining_old(
+    config: str, endpoint: str, cacert: str | None, cert: str | None, key: str | None, prefix: str
+) -> int:
     from strongroom.atrest import audit
     from strongroom.atrest.config import load
     from strongroom.atrest.etcd import EtcdClient, EtcdError
@@ -190,7 +219,7 @@ def _remaining_old(config: str, endpoint: str, cacert: str | None, cert: str | N
     client = EtcdClient(endpoint, cacert=cacert, cert=cert, key=key)
     n = 0
     try:
-        for kv in client.scan(b"/registry/"):
+        for kv in client.scan(prefix.encode()):
             f = audit.classify(kv, cfg)
             if cfg.providers_for(f.resource, f.group) is rule.providers and f.status != audit.CURRENT:
                 n += 1
@@ -203,28 +232,50 @@ def _remaining_old(config: str, endpoint: str, cacert: str | None, cert: str | N
 
 # --- reencrypt ----------------------------------------------------------------------------------
 
+
 @cli.command()
-@click.option("--resource", "resources", multiple=True, default=["secrets"], show_default=True,
-              help="secrets, configmaps or group/version/Kind/plural[/cluster]; repeatable")
+@click.option(
+    "--resource",
+    "resources",
+    multiple=True,
+    default=["secrets"],
+    show_default=True,
+    help="secrets, configmaps or group/version/Kind/plural[/cluster]; repeatable",
+)
 @click.option("--namespace", "-n", help="only this namespace (default: all)")
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="default: $KUBECONFIG / in-cluster")
 @click.option("--context")
-@click.option("--checkpoint", type=click.Path(dir_okay=False), default="reencrypt.checkpoint", show_default=True,
-              help="resume file; delete it to start over")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    default="reencrypt.checkpoint",
+    show_default=True,
+    help="resume file; delete it to start over",
+)
 @click.option("--qps", default=20.0, show_default=True, help="max writes per second (0 = unlimited)")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--progress/--no-progress", default=None, help="default: on when stderr is a terminal")
-def reencrypt(resources: tuple[str, ...], namespace: str | None, kubeconfig: str | None, context: str | None,
-              checkpoint: str, qps: float, fmt: str, progress: bool | None) -> None:
+def reencrypt(
+    resources: tuple[str, ...],
+    namespace: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    checkpoint: str,
+    qps: float,
+    fmt: str,
+    progress: bool | None,
+) -> None:
     """Rewrite every object (get + replace with resourceVersion) so it is stored under the current key."""
-    from lightkube import Client, ConfigError as KubeConfigError, KubeConfig
+    from lightkube import Client, KubeConfig
+    from lightkube import ConfigError as KubeConfigError
 
     from strongroom.atrest import reencrypt as re_
 
     try:
         targets = [re_.parse_target(r) for r in resources]
-        config = KubeConfig.from_file(kubeconfig, context_name=context) if kubeconfig else KubeConfig.from_env()
-    except (ValueError, KubeConfigError) as exc:
+        kc = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+        config = kc.get(context_name=context) if context else kc
+    except (ValueError, KubeConfigError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     client = Client(config=config, field_manager="strongroom-atrest")
     cp = re_.Checkpoint(checkpoint)
@@ -245,8 +296,10 @@ def reencrypt(resources: tuple[str, ...], namespace: str | None, kubeconfig: str
     if fmt == "json":
         _json(result.as_dict())
     else:
-        Console().print(f"rewritten {result.rewritten}, resumed {result.resumed}, gone {result.gone}, "
-                        f"conflicts retried {result.conflicts}, failed {len(result.failed)}")
+        Console().print(
+            f"rewritten {result.rewritten}, resumed {result.resumed}, gone {result.gone}, "
+            f"conflicts retried {result.conflicts}, failed {len(result.failed)}"
+        )
         for f in result.failed:
             Console().print(f"  failed {f['object']}: {f['error']}")
     if result.failed:
@@ -254,6 +307,7 @@ def reencrypt(resources: tuple[str, ...], namespace: str | None, kubeconfig: str
 
 
 # --- audit-etcd / decrypt -----------------------------------------------------------------------
+
 
 def _kms_map(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
@@ -266,8 +320,12 @@ def _kms_map(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 ETCD_OPTS = [
-    click.option("--endpoints", default="http://127.0.0.1:2379", show_default=True,
-                 help="etcd client URL(s), comma separated; the first that answers is used"),
+    click.option(
+        "--endpoints",
+        default="http://127.0.0.1:2379",
+        show_default=True,
+        help="etcd client URL(s), comma separated; the first that answers is used",
+    ),
     click.option("--cacert", type=click.Path(dir_okay=False)),
     click.option("--cert", type=click.Path(dir_okay=False)),
     click.option("--key", "keyfile", type=click.Path(dir_okay=False)),
@@ -305,16 +363,35 @@ def _etcd(endpoints: str, cacert: str | None, cert: str | None, key: str | None)
 
 @cli.command("audit-etcd")
 @etcd_opts
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="EncryptionConfiguration to compare with (finds stale and unknown keys)")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="EncryptionConfiguration to compare with (finds stale and unknown keys)",
+)
 @click.option("--objects", is_flag=True, help="JSON: include one entry per object")
-@click.option("--fail-on", type=click.Choice(["unknown-key", "plaintext", "stale", "never"]), default="never",
-              show_default=True, help="exit 1 when anything this bad (or worse) is found")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["unknown-key", "plaintext", "stale", "never"]),
+    default="never",
+    show_default=True,
+    help="exit 1 when anything this bad (or worse) is found",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--progress/--no-progress", default=None, help="default: on when stderr is a terminal")
-def audit_etcd(endpoints: str, cacert: str | None, cert: str | None, keyfile: str | None, prefix: str,
-               kms_sockets: tuple[str, ...], config_path: str | None, objects: bool, fail_on: str, fmt: str,
-               progress: bool | None) -> None:
+def audit_etcd(
+    endpoints: str,
+    cacert: str | None,
+    cert: str | None,
+    keyfile: str | None,
+    prefix: str,
+    kms_sockets: tuple[str, ...],
+    config_path: str | None,
+    objects: bool,
+    fail_on: str,
+    fmt: str,
+    progress: bool | None,
+) -> None:
     """Report, per resource and namespace, what is stored in plain text, with which provider and key, and what
     still uses a stale key. Reads etcd directly (read-only)."""
     from strongroom.atrest import audit
@@ -350,8 +427,14 @@ def audit_etcd(endpoints: str, cacert: str | None, cert: str | None, keyfile: st
         table = Table("status", "resource", "namespace", "provider", "key", "count", title="etcd at-rest audit")
         style = {"unknown-key": "bold red", "unparseable": "red", "plaintext": "red", "stale": "yellow"}
         for r in rows:
-            table.add_row(f"[{style.get(r['status'], 'green')}]{r['status']}[/]", r["resource"], r["namespace"],
-                          r["provider"], r["key"], str(r["count"]))
+            table.add_row(
+                f"[{style.get(r['status'], 'green')}]{r['status']}[/]",
+                r["resource"],
+                r["namespace"],
+                r["provider"],
+                r["key"],
+                str(r["count"]),
+            )
         Console().print(table)
     worst = ["unknown-key", "plaintext", "stale"]
     if fail_on != "never":
@@ -384,15 +467,29 @@ def _current_key_ids(cfg: Any, sockets: dict[str, str]) -> dict[str, str]:
 @cli.command()
 @etcd_opts
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), required=True)
-@click.option("--snapshot", type=click.Path(exists=True, dir_okay=False), help="etcd snapshot file (etcdctl "
-              "snapshot save); restored into a temporary loopback etcd")
+@click.option(
+    "--snapshot",
+    type=click.Path(exists=True, dir_okay=False),
+    help="etcd snapshot file (etcdctl snapshot save); restored into a temporary loopback etcd",
+)
 @click.option("--dump", type=click.Path(exists=True, dir_okay=False), help="`etcdctl get --prefix -w json` output")
 @click.option("--out-dir", type=click.Path(file_okay=False), help="write one JSON file per object (mode 0600)")
 @click.option("--stdout", "to_stdout", is_flag=True, help="print recovered objects (contain secret values!)")
 @click.option("--progress/--no-progress", default=None)
-def decrypt(endpoints: str, cacert: str | None, cert: str | None, keyfile: str | None, prefix: str,
-            kms_sockets: tuple[str, ...], config_path: str, snapshot: str | None, dump: str | None,
-            out_dir: str | None, to_stdout: bool, progress: bool | None) -> None:
+def decrypt(
+    endpoints: str,
+    cacert: str | None,
+    cert: str | None,
+    keyfile: str | None,
+    prefix: str,
+    kms_sockets: tuple[str, ...],
+    config_path: str,
+    snapshot: str | None,
+    dump: str | None,
+    out_dir: str | None,
+    to_stdout: bool,
+    progress: bool | None,
+) -> None:
     """Disaster recovery: decrypt objects from etcd (live, snapshot or dump) with the EncryptionConfiguration;
     kms v2 values go through the plugin socket."""
     from strongroom.atrest import audit

@@ -67,9 +67,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--socket", "endpoint", default=SOCKET, show_default=True, help="unix:///path or unix:///@abstract"
-)
+@click.option("--socket", "endpoint", default=SOCKET, show_default=True, help="unix:///path or unix:///@abstract")
 @click.option("--backend", type=click.Choice(["keyring", "transit", "pkcs11"]), required=True)
 @click.option("--keyring", type=click.Path(dir_okay=False), help="keyring file (backend keyring)")
 @click.option("--vault-addr", envvar="VAULT_ADDR", help="Vault/OpenBao/Strongroom address (backend transit)")
@@ -110,9 +108,7 @@ def serve(
 
     try:
         kek = build_backend(backend, opts)
-        service = KMSService(
-            kek, journal=Journal(state_file), status_ttl=status_ttl, cache_size=decrypt_cache_size
-        )
+        service = KMSService(kek, journal=Journal(state_file), status_ttl=status_ttl, cache_size=decrypt_cache_size)
         server = PluginServer(service, endpoint, workers=workers, metrics_address=metrics_address)
         st = service.probe()
         click.echo(
@@ -165,13 +161,34 @@ def keyring_init(path: str, fmt: str) -> None:
 
 @keyring.command("rotate")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--promote/--no-promote",
+    default=True,
+    show_default=True,
+    help="--no-promote only adds the version: copy the file to every node, then `keyring promote`",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def keyring_rotate(path: str, fmt: str) -> None:
-    """Add a new primary version; old versions keep decrypting. Copy the file to every control-plane node."""
+def keyring_rotate(path: str, promote: bool, fmt: str) -> None:
+    """Add a new KEK version (primary unless --no-promote); old versions keep decrypting."""
     from strongroom.kms import keyring as kr
 
     try:
-        kr.rotate(path)
+        kr.rotate(path, promote=promote)
+        _emit(kr.info(path), fmt)
+    except BackendError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@keyring.command("promote")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--version", "version", type=int, help="default: the newest version")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def keyring_promote(path: str, version: int | None, fmt: str) -> None:
+    """Make a version primary (new seeds are wrapped with it; Status reports a new key_id)."""
+    from strongroom.kms import keyring as kr
+
+    try:
+        kr.promote(path, version)
         _emit(kr.info(path), fmt)
     except BackendError as exc:
         raise click.ClickException(str(exc)) from None

@@ -13,6 +13,7 @@ from typing import Any
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -32,14 +33,10 @@ class _DefaultGroup(click.Group):
 
 def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
-        click.option(
-            "--cluster", is_flag=True, help="Read the live cluster (list calls only) via kubeconfig."
-        ),
+        click.option("--cluster", is_flag=True, help="Read the live cluster (list calls only) via kubeconfig."),
         click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default: env)."),
         click.option("--context", "kube_context", help="Kubeconfig context to use."),
-        click.option(
-            "--server", help="API server URL without auth (e.g. `kubectl proxy`); implies --cluster."
-        ),
+        click.option("--server", help="API server URL without auth (e.g. `kubectl proxy`); implies --cluster."),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -79,7 +76,7 @@ class _Inputs:
                         )
                     )
                 except ClusterError as exc:
-                    err.print(f"[red]error[/red] {exc}", highlight=False)
+                    err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
                     sys.exit(EXIT_ERROR)
         return result
 
@@ -171,7 +168,7 @@ def check(
     if report.errors:
         if fmt != "human":
             for e in report.errors:
-                err.print(f"[red]error[/red] {e}", highlight=False)
+                err.print(f"[red]error[/red] {escape(str(e))}", highlight=False)
         sys.exit(EXIT_ERROR)
     if report.at_least(Severity.parse(fail_on)):
         sys.exit(EXIT_FINDINGS)
@@ -211,7 +208,7 @@ def who_can(
     err = Console(stderr=True)
     loaded = _Inputs(paths, cluster, kubeconfig, kube_context, server).load(err)
     for e in loaded.errors:
-        err.print(f"[red]error[/red] {e}", highlight=False)
+        err.print(f"[red]error[/red] {escape(str(e))}", highlight=False)
     accesses = run(RbacModel(loaded.objects), verb.lower(), name, namespace)
     if fmt == "json":
         _write(
@@ -231,7 +228,7 @@ def who_can(
         for col in ("Subject", "Access", "How", "Binding", "Role", "Scope"):
             table.add_column(col, overflow="fold")
         for a in accesses:
-            table.add_row(a.subject, a.kind, a.how, a.binding, a.role, a.scope)
+            table.add_row(*(escape(x) for x in (a.subject, a.kind, a.how, a.binding, a.role, a.scope)))
         Console().print(table)
     if loaded.errors:
         sys.exit(EXIT_ERROR)
@@ -256,7 +253,7 @@ def unused(
     err = Console(stderr=True)
     loaded = _Inputs(paths, cluster, kubeconfig, kube_context, server).load(err)
     for e in loaded.errors:
-        err.print(f"[red]error[/red] {e}", highlight=False)
+        err.print(f"[red]error[/red] {escape(str(e))}", highlight=False)
     items = find_unused(Context(loaded.objects))
     if fmt == "json":
         _write(orjson.dumps({"unused": [u.to_dict() for u in items]}, option=orjson.OPT_INDENT_2), None)
@@ -265,9 +262,7 @@ def unused(
         for col in ("Object", "Why", "Where"):
             table.add_column(col, overflow="fold")
         for u in items:
-            table.add_row(
-                u.obj.ref, u.reason, "cluster" if u.obj.from_cluster else f"{u.obj.source}:{u.obj.line}"
-            )
+            table.add_row(escape(u.obj.ref), escape(u.reason), escape(u.obj.where))
         Console().print(table)
     if loaded.errors:
         sys.exit(EXIT_ERROR)
@@ -301,5 +296,5 @@ def rules(fmt: str) -> None:
     for col in ("Rule", "Severity", "Category", "Title", "Fix"):
         table.add_column(col, overflow="fold")
     for c in CHECKS:
-        table.add_row(c.id, str(c.severity), c.category, c.title, c.hint)
+        table.add_row(c.id, str(c.severity), c.category, escape(c.title), escape(c.hint))
     Console().print(table)

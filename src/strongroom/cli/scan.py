@@ -60,9 +60,7 @@ def _scan_paths(
         result.bytes += stdin_result.bytes
     extra = {}
     if fs_paths:
-        found = walk.walk(
-            fs_paths, max_bytes=max_bytes, use_gitignore=not no_gitignore, excludes=list(excludes)
-        )
+        found = walk.walk(fs_paths, max_bytes=max_bytes, use_gitignore=not no_gitignore, excludes=list(excludes))
         missing = [e for e in found.errors if e.endswith("no such file or directory")]
         if missing and not found.files:
             raise ScanError("; ".join(missing))
@@ -87,28 +85,18 @@ def _scan_paths(
     is_flag=True,
     help="Scan every commit's added lines (all refs) of the repo at PATH.",
 )
-@click.option(
-    "--since", metavar="REF", help="Scan only commits in REF..HEAD (CI on a branch or merge request)."
-)
+@click.option("--since", metavar="REF", help="Scan only commits in REF..HEAD (CI on a branch or merge request).")
 @click.option("--staged", is_flag=True, help="Scan the staged diff (use as a pre-commit hook).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["human", "json", "sarif"]), default="human", show_default=True
-)
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to a file."
-)
+@click.option("--format", "fmt", type=click.Choice(["human", "json", "sarif"]), default="human", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to a file.")
 @click.option(
     "--baseline",
     "baseline_path",
     type=click.Path(dir_okay=False),
     help="JSON file of accepted finding fingerprints; matching findings are not reported.",
 )
-@click.option(
-    "--update-baseline", is_flag=True, help="Write every current finding into --baseline and exit 0."
-)
-@click.option(
-    "--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable)."
-)
+@click.option("--update-baseline", is_flag=True, help="Write every current finding into --baseline and exit 0.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="gitignore-style pattern to skip (repeatable).")
 @click.option("--no-gitignore", is_flag=True, help="Do not honour .gitignore / .strongroomignore files.")
 @click.option(
     "--max-bytes",
@@ -117,9 +105,7 @@ def _scan_paths(
     show_default=True,
     help="Skip files larger than this.",
 )
-@click.option(
-    "-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores]."
-)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 def cli(
     paths: tuple[str, ...],
@@ -170,9 +156,7 @@ def cli(
                 result = runner.scan_chunks(chunks, jobs=jobs, progress=advance)
             extra: dict[str, int] = {}
         else:
-            result, extra = _scan_paths(
-                paths or (".",), exclude, no_gitignore, max_bytes, jobs, not no_progress
-            )
+            result, extra = _scan_paths(paths or (".",), exclude, no_gitignore, max_bytes, jobs, not no_progress)
     except git.GitError as exc:
         raise ScanError(str(exc)) from exc
     if update_baseline and baseline_path:
@@ -188,9 +172,7 @@ def cli(
         sys.exit(2)
 
 
-def _emit(
-    result: runner.ScanResult, fmt: str, output: str | None, suppressed: int, extra: dict[str, int]
-) -> None:
+def _emit(result: runner.ScanResult, fmt: str, output: str | None, suppressed: int, extra: dict[str, int]) -> None:
     if fmt == "human" and output is None:
         report.render_human(Console(), result, suppressed)
         return

@@ -91,7 +91,7 @@ def _read_input(opts: SealOptions) -> bytes:
 
 def _load_objects(data: bytes, kind: str) -> list[dict[str, Any]]:
     with _user_errors():
-        objects = sealing.load_manifests(data)
+        objects = sealing.load_manifests(data, expand_lists=True)  # `kubectl get ... -o yaml` gives a List
     if not objects:
         raise SealCliError(f"no {kind} found in the input")
     return objects
@@ -343,6 +343,13 @@ def _seal_options(func: F) -> F:
 
 
 class _SealGroup(click.Group):
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and self.get_command(ctx, args[0]) is None:
+            raise click.UsageError(f"unexpected argument {args[0]!r}: give the input with -f FILE or on stdin "
+                                   "(subcommands: diff, keygen)", ctx)
+        return super().resolve_command(ctx, args)
+
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         path = ctx.command_path
         formatter.write(f"Usage: {path} [OPTIONS] < secret.yaml\n       {path} diff|keygen [ARGS]...\n")

@@ -38,6 +38,8 @@ class CoreConfig:
     api_addr: str = ""
     storage_type: str = "sqlite"
     disable_mlock: bool = True
+    audit_timeout: float = 1.0
+    audit_api_changes: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,6 +68,10 @@ class Core:
         from strongroom.core.request import Pipeline
         from strongroom.core.wrapping import Wrapping
 
+        from strongroom.core.audit import AuditManager
+
+        self.audit = AuditManager(self.barrier, timeout=self.config.audit_timeout,
+                                  api_changes_allowed=self.config.audit_api_changes)
         self.wrapping = Wrapping(self)
         self.expiration = ExpirationManager(self)
         self.pipeline = Pipeline(self)
@@ -122,6 +128,7 @@ class Core:
             await self.barrier.put("core/cluster-id", cid)
         self.cluster_id = cid.decode()
         await self._load_mounts()
+        await self.audit.setup()
         await self.expiration.setup()
         for hook in self.post_unseal_hooks:
             r = hook()
@@ -137,6 +144,7 @@ class Core:
             if route.backend.clean is not None:
                 await route.backend.clean()
         await self.expiration.stop()
+        self.audit.teardown()
         self.router.clear()
         self.tokens.reset()
         self.policies.invalidate()

@@ -24,7 +24,8 @@ def auth_block(token: str, e: TokenEntry, *, now: float) -> dict[str, Any]:
         "token_policies": e.policies,
         "identity_policies": None,
         "metadata": e.meta or None,
-        "lease_duration": e.ttl_remaining(now) if e.expire_time else 0,
+        # the TTL granted at `now` (rounded: truncating would report 3599 for a fresh 1h token, Vault says 3600)
+        "lease_duration": max(0, round(e.expire_time - now)) if e.expire_time else 0,
         "renewable": e.renewable and bool(e.expire_time),
         "entity_id": e.entity_id,
         "token_type": e.type,

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from strongroom.core import clock
+from strongroom.core.audit.entry import request_entry, response_entry
 from strongroom.core.context import CallerContext, current
 from strongroom.core.tokens.entry import TokenEntry
-from strongroom.sdk.errors import InvalidRequest, PermissionDenied, Sealed, UnsupportedPath
+from strongroom.sdk.errors import InvalidRequest, PermissionDenied, Sealed, StrongroomError, UnsupportedPath
 from strongroom.sdk.operations import Operation
 from strongroom.sdk.request import Connection, Request, Response
 
@@ -47,6 +48,7 @@ class ApiRequest:
     query: dict[str, str] = field(default_factory=dict)
     wrap_ttl: int = 0
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    mount: str = ""  # set once routed; for metrics
 
 
 @dataclass
@@ -103,23 +105,40 @@ class Pipeline:
         unauth = matches(path, UNAUTHENTICATED) or (
             route.entry.kind == "auth" and matches(rel, backend.unauthenticated_paths))
         ctx = CallerContext(token=api.token, request_id=api.id, remote_addr=api.remote_addr)
+        api.mount = route.prefix
+        audit = core.audit.broker
         entry: TokenEntry | None = None
-        if not unauth or (api.token and path.startswith("sys/")):
-            try:
-                entry = await self.authenticate(api.token, api.remote_addr)
-            except PermissionDenied:
-                if not unauth:
-                    raise
-        ctx.entry = entry
-        req = self._request(api, route, rel, entry, unauth)
-        if entry is not None:
-            ctx.acl = await self._authorize(api, path, req, route, entry)
-        elif not unauth:
-            raise PermissionDenied("permission denied")
+        try:
+            entry = await self._identify(api, path, unauth)
+            ctx.entry = entry
+            req = self._request(api, route, rel, entry, unauth)
+            if entry is not None:
+                ctx.acl = await self._authorize(api, path, req, route, entry)
+        except PermissionDenied as exc:  # failed authentication and denials are audited too
+            if audit.enabled:
+                await audit.record(request_entry(api, route, entry, error=exc.message))
+                await audit.record(response_entry(api, route, entry, None, error=exc.message))
+            raise
+        if audit.enabled:
+            await audit.record(request_entry(api, route, entry))
+        try:
+            result = await self._serve(api, path, req, route, ctx, entry)
+        except StrongroomError as exc:
+            if audit.enabled:
+                await audit.record(response_entry(api, route, entry, None, error=exc.message))
+            raise
+        if audit.enabled:
+            await audit.record(response_entry(api, route, entry, result))
+        if entry is not None and entry.num_uses > 0 and await core.tokens.use(entry):
+            await core.tokens.revoke_tree(entry)
+        return result
 
+    async def _serve(self, api: ApiRequest, path: str, req: Request, route: Route, ctx: CallerContext,
+                     entry: TokenEntry | None) -> ApiResult:
+        """Route to the backend, then the core's bookkeeping: issued tokens, leases, response wrapping."""
         token_ctx = current.set(ctx)
         try:
-            resp = await backend.handle(req)
+            resp = await route.backend.handle(req)
         finally:
             current.reset(token_ctx)
         result = ApiResult(api.id, resp, mount_type=route.entry.type)
@@ -131,9 +150,18 @@ class Pipeline:
             await self.core.register_lease(result, req, route)
         if api.wrap_ttl and resp is not None and (resp.data is not None or result.auth is not None):
             result.wrap_info = await self.core.wrapping.wrap(result, api.wrap_ttl, path, entry)
-        if entry is not None and entry.num_uses > 0 and await core.tokens.use(entry):
-            await core.tokens.revoke_tree(entry)
         return result
+
+    async def _identify(self, api: ApiRequest, path: str, unauth: bool) -> TokenEntry | None:
+        """The caller's token entry; None on unauthenticated paths (login, unseal...) without a valid token."""
+        if unauth and not (api.token and path.startswith("sys/")):
+            return None
+        try:
+            return await self.authenticate(api.token, api.remote_addr)
+        except PermissionDenied:
+            if unauth:
+                return None
+            raise
 
     @staticmethod
     def _request(api: ApiRequest, route: Route, rel: str, entry: TokenEntry | None, unauth: bool) -> Request:

@@ -30,7 +30,7 @@ class Wrapping:
         ttl = min(ttl, MAX_WRAP_TTL)
         now = clock.now()
         entry = TokenEntry(id_hash="", accessor="", policies=["response-wrapping"], num_uses=1, ttl=ttl,
-                           display_name="response-wrapping", path=creation_path, orphan=True, renewable=False,
+                           display_name="token", path=creation_path, explicit_max_ttl=ttl, orphan=True, renewable=False,
                            expire_time=now + ttl, creation_time=now,
                            wrapping={"creation_path": creation_path, "creation_ttl": ttl, "creation_time": now})
         token = await self.core.tokens.create(entry)

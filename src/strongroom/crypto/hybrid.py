@@ -30,6 +30,7 @@ __all__ = [
     "generate_rsa_key",
     "hybrid_open",
     "hybrid_open_any",
+    "hybrid_open_first",
     "hybrid_seal",
     "key_fingerprint",
     "load_certificate",
@@ -74,15 +75,21 @@ def hybrid_open(private_key: RSAPrivateKey, ciphertext: bytes, label: bytes) -> 
     return _p.aes_gcm_decrypt(session_key, _ZERO_NONCE, body, None)
 
 
-def hybrid_open_any(private_keys: Iterable[RSAPrivateKey], ciphertext: bytes, label: bytes) -> bytes:
-    """Try each key in order (callers pass newest first); the first that opens the value wins."""
+def hybrid_open_first(private_keys: Iterable[RSAPrivateKey], ciphertext: bytes,
+                      label: bytes) -> tuple[int, bytes]:
+    """Try each key in order; return (index of the key that opened the value, plaintext)."""
     _split(ciphertext)  # a malformed value is reported as such, not as "no key"
-    for key in private_keys:
+    for index, key in enumerate(private_keys):
         try:
-            return hybrid_open(key, ciphertext, label)
+            return index, hybrid_open(key, ciphertext, label)
         except DecryptionError:
             continue
     raise DecryptionError("no key could decrypt the sealed value")
+
+
+def hybrid_open_any(private_keys: Iterable[RSAPrivateKey], ciphertext: bytes, label: bytes) -> bytes:
+    """Try each key in order (callers pass newest first); the first that opens the value wins."""
+    return hybrid_open_first(private_keys, ciphertext, label)[1]
 
 
 # --- key material -------------------------------------------------------------------------------------------

@@ -12,17 +12,21 @@ from strongroom.kms.server import grpc_target, socket_path
 class KMSClient:
     def __init__(self, endpoint: str, *, timeout: float = 3.0) -> None:
         self._channel = grpc.insecure_channel(grpc_target(socket_path(endpoint)))
-        self._stub = pb2_grpc.KeyManagementServiceStub(self._channel)
+        self._stub = pb2_grpc.KeyManagementServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self.timeout = timeout
 
     def status(self) -> pb2.StatusResponse:
-        return self._stub.Status(pb2.StatusRequest(), timeout=self.timeout)
+        resp: pb2.StatusResponse = self._stub.Status(pb2.StatusRequest(), timeout=self.timeout)
+        return resp
 
     def encrypt(self, plaintext: bytes, uid: str = "") -> pb2.EncryptResponse:
-        return self._stub.Encrypt(pb2.EncryptRequest(plaintext=plaintext, uid=uid), timeout=self.timeout)
+        req = pb2.EncryptRequest(plaintext=plaintext, uid=uid)
+        resp: pb2.EncryptResponse = self._stub.Encrypt(req, timeout=self.timeout)
+        return resp
 
-    def decrypt(self, ciphertext: bytes, key_id: str, annotations: dict[str, bytes] | None = None,
-                uid: str = "") -> bytes:
+    def decrypt(
+        self, ciphertext: bytes, key_id: str, annotations: dict[str, bytes] | None = None, uid: str = ""
+    ) -> bytes:
         req = pb2.DecryptRequest(ciphertext=ciphertext, key_id=key_id, annotations=annotations or {}, uid=uid)
         resp: pb2.DecryptResponse = self._stub.Decrypt(req, timeout=self.timeout)
         return resp.plaintext

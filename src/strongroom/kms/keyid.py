@@ -47,9 +47,7 @@ class Journal:
                 doc = orjson.loads(self._path.read_bytes())
                 self._history = [str(x) for x in doc["history"]]
             except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ValueError(
-                    f"key_id state file {self._path} is unreadable: {exc.__class__.__name__}"
-                ) from None
+                raise ValueError(f"key_id state file {self._path} is unreadable: {exc.__class__.__name__}") from None
 
     def issue(self, base: str) -> str:
         with self._lock:

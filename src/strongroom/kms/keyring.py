@@ -48,9 +48,7 @@ def _load(path: Path) -> Keyring:
         created = {int(k["version"]): str(k.get("created", "")) for k in doc["keys"]}
         ring = Keyring(str(doc["id"]), int(doc["primary"]), keys, created)
     except (KeyError, TypeError, ValueError, binascii.Error):
-        raise BackendError(
-            f"keyring {path} is malformed (needs id, primary, keys[version, secret])"
-        ) from None
+        raise BackendError(f"keyring {path} is malformed (needs id, primary, keys[version, secret])") from None
     if ring.primary not in ring.keys or any(len(s) != 32 for s in ring.keys.values()):
         raise BackendError(f"keyring {path}: primary version missing or a key is not 32 bytes")
     return ring
@@ -83,14 +81,32 @@ def create(path: str | Path) -> Keyring:
     return ring
 
 
-def rotate(path: str | Path) -> int:
-    """Append a new version (max + 1), make it primary; old versions stay for decryption. Returns it."""
+def rotate(path: str | Path, *, promote: bool = True) -> int:
+    """Append a new version (max + 1); old versions stay for decryption. Returns it.
+
+    With `promote=False` the new version is only added: copy the file to every node first, then `promote`, so no
+    plugin ever meets a seed wrapped with a version its copy of the file lacks.
+    """
     p = Path(path)
     ring = _load(p)
     version = max(ring.keys) + 1
     keys = {**ring.keys, version: random_bytes(32)}
-    write_atomic(p, _dump(Keyring(ring.id, version, keys, {**ring.created, version: _now()})))
+    primary = version if promote else ring.primary
+    write_atomic(p, _dump(Keyring(ring.id, primary, keys, {**ring.created, version: _now()})))
     return version
+
+
+def promote(path: str | Path, version: int | None = None) -> int:
+    """Make `version` (default: the newest) primary. Only forward: an older version cannot become primary."""
+    p = Path(path)
+    ring = _load(p)
+    target = max(ring.keys) if version is None else version
+    if target not in ring.keys:
+        raise BackendError(f"keyring has no version {target}")
+    if target < ring.primary:
+        raise BackendError(f"version {target} is older than the primary {ring.primary}; versions only move forward")
+    write_atomic(p, _dump(Keyring(ring.id, target, ring.keys, ring.created)))
+    return target
 
 
 def info(path: str | Path) -> dict[str, object]:

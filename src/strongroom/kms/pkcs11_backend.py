@@ -86,9 +86,7 @@ class Pkcs11Backend:
             except PKCS11Error as exc:
                 raise BackendError(f"PKCS#11 key lookup failed: {exc.__class__.__name__}") from None
         if not self._keys:
-            raise BackendError(
-                f"no AES key labelled {self._label!r} on the token: run `kms-plugin pkcs11 rotate`"
-            )
+            raise BackendError(f"no AES key labelled {self._label!r} on the token: run `kms-plugin pkcs11 rotate`")
         return max(self._keys)
 
     def _aad(self, version: int) -> bytes:

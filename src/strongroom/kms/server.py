@@ -76,7 +76,7 @@ class PluginServer:
             futures.ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="kms"),
             maximum_concurrent_rpcs=self._max,
         )
-        pb2_grpc.add_KeyManagementServiceServicer_to_server(self.service, server)
+        pb2_grpc.add_KeyManagementServiceServicer_to_server(self.service, server)  # type: ignore[no-untyped-call]
         old = os.umask(0o177)  # socket created 0600: only the API server's user may connect
         try:
             if server.add_insecure_port(grpc_target(self.path)) == 0:

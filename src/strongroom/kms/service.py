@@ -35,9 +35,7 @@ _DNS = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]*[a-z0-
 class Metrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self.ops = Counter(
-            "strongroom_kms_operations_total", "KMS gRPC calls", ["method", "code"], registry=registry
-        )
+        self.ops = Counter("strongroom_kms_operations_total", "KMS gRPC calls", ["method", "code"], registry=registry)
         self.latency = Histogram(
             "strongroom_kms_operation_duration_seconds",
             "KMS gRPC call latency",
@@ -45,9 +43,7 @@ class Metrics:
             registry=registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 3),
         )
-        self.healthy = Gauge(
-            "strongroom_kms_healthy", "1 when the last Status probe succeeded", registry=registry
-        )
+        self.healthy = Gauge("strongroom_kms_healthy", "1 when the last Status probe succeeded", registry=registry)
         self.key_id = Gauge(
             "strongroom_kms_key_id_info",
             "current key_id (sha256 hash only)",
@@ -144,9 +140,7 @@ class KMSService(pb2_grpc.KeyManagementServiceServicer):
         self.metrics.ops.labels(method, code.name).inc()
         self.metrics.latency.labels(method).observe(time.perf_counter() - start)
 
-    def _fail(
-        self, ctx: grpc.ServicerContext, method: str, start: float, code: grpc.StatusCode, msg: str
-    ) -> None:
+    def _fail(self, ctx: grpc.ServicerContext, method: str, start: float, code: grpc.StatusCode, msg: str) -> None:
         self._done(method, code, start)
         ctx.abort(code, msg)
 
@@ -160,9 +154,7 @@ class KMSService(pb2_grpc.KeyManagementServiceServicer):
     def Encrypt(self, request: pb2.EncryptRequest, context: grpc.ServicerContext) -> pb2.EncryptResponse:
         start = time.perf_counter()
         if not request.plaintext or len(request.plaintext) > 1024:
-            self._fail(
-                context, "Encrypt", start, grpc.StatusCode.INVALID_ARGUMENT, "plaintext must be 1..1024 bytes"
-            )
+            self._fail(context, "Encrypt", start, grpc.StatusCode.INVALID_ARGUMENT, "plaintext must be 1..1024 bytes")
         try:
             ct, version = self.backend.wrap(request.plaintext)
             key_id = self._key_id(version)
@@ -170,9 +162,7 @@ class KMSService(pb2_grpc.KeyManagementServiceServicer):
             self._fail(context, "Encrypt", start, grpc.StatusCode.UNAVAILABLE, str(exc))
             raise  # unreachable: abort raises
         if len(ct) > MAX_CIPHERTEXT:
-            self._fail(
-                context, "Encrypt", start, grpc.StatusCode.INTERNAL, "backend ciphertext exceeds 1 KiB"
-            )
+            self._fail(context, "Encrypt", start, grpc.StatusCode.INTERNAL, "backend ciphertext exceeds 1 KiB")
         cur = self._status
         if cur is not None and cur.key_id != key_id:
             with self._status_lock:

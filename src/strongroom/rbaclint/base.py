@@ -48,11 +48,7 @@ class Finding:
 
     @property
     def location(self) -> str:
-        if self.obj is None:
-            return "-"
-        if self.obj.from_cluster:
-            return f"cluster:{self.obj.ref}"
-        return f"{self.obj.source}:{self.obj.line}"
+        return "-" if self.obj is None else self.obj.where
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -64,6 +60,8 @@ class Finding:
             "source": self.obj.source if self.obj else None,
             "line": self.obj.line if self.obj and not self.obj.from_cluster else None,
         }
+        if self.obj is not None and self.obj.template:
+            out["template"] = self.obj.template
         if self.suppressed_by is not None:
             out["suppressed"] = self.suppressed_by
         return out

@@ -97,9 +97,7 @@ def load_cluster(
         except ApiError as exc:
             if optional and exc.status.code == 404:
                 continue
-            result.errors.append(
-                LoadError(f"cluster:{kind}", 0, f"list failed: {exc.status.code} {exc.status.reason}")
-            )
+            result.errors.append(LoadError(f"cluster:{kind}", 0, f"list failed: {exc.status.code} {exc.status.reason}"))
             continue
         except httpx2.HTTPError as exc:
             raise ClusterError(f"cannot reach the Kubernetes API: {type(exc).__name__}") from None

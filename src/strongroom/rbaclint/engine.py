@@ -41,9 +41,7 @@ def lint(
     progress: Callable[[Check], None] | None = None,
 ) -> Report:
     ctx = Context(objects)
-    report = Report(
-        errors=list(errors), objects=len(ctx.objects), checks=checks if checks is not None else CHECKS
-    )
+    report = Report(errors=list(errors), objects=len(ctx.objects), checks=checks if checks is not None else CHECKS)
     suppressions: dict[int, dict[str, str]] = {}
     for obj in ctx.objects:
         good, _ = parse(obj)

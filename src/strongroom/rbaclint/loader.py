@@ -31,10 +31,14 @@ _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # plain scalars that YAML 1.1 and 1.2 read differently (conservative: a false hit only costs speed)
 _YAML11_ONLY = re.compile(
     # a separator, then a cheap look at the first character so the scan stays fast on big dumps
-    r"[\s\[{,](?=[-+0-9.yYnNoO<=])"
-    r"(?:[-+]?0[0-9_]+|[-+]?0b[01_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
-    r"|[-+]?[0-9][0-9]*_[0-9_]*|[-+]?[.0-9][0-9_.]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
-    r"|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|<<|=)(?=$|[\s,\]}:#])|!!",
+    r"[\s\[{,](?=[-+0-9._yYnNoO<=])(?:"
+    r"[-+]?0[0-9_]+(?:\.[0-9_]*)?"  # leading zero: octal in YAML 1.1
+    r"|[-+]?0[bo][0-9a-fA-F_]*"  # 0b / 0o prefixes
+    r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"  # sexagesimal
+    r"|[-+]?(?=[_.0-9eE]*[_eE])[_.0-9][_.0-9eE+-]*"  # underscores, exponents
+    r"|[-+]?\.[0-9_]+|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
+    r"|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|<<|="
+    r")(?=$|[\s,\]}:#])|!!",
     re.MULTILINE,
 )
 
@@ -70,6 +74,15 @@ class K8sObject:
     source: str
     line: int = 1
     from_cluster: bool = False
+    template: str | None = None  # Helm's `# Source: chart/templates/x.yaml` comment, when rendered output
+
+    @property
+    def where(self) -> str:
+        """Human location: file:line, the Helm template when known, or the cluster."""
+        if self.from_cluster:
+            return f"cluster:{self.ref}"
+        loc = f"{self.source}:{self.line}"
+        return f"{loc} ({self.template})" if self.template else loc
 
     @property
     def ref(self) -> str:
@@ -119,7 +132,7 @@ def _make(doc: dict[str, Any], source: str, line: int, from_cluster: bool) -> K8
         return None
     meta = doc.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
-    name = str(meta.get("name") or meta.get("generateName") or "")
+    name = str(meta.get("name") or meta.get("generateName") or "<unnamed>")
     ns = meta.get("namespace")
     namespace = None if kind in CLUSTER_SCOPED else (str(ns) if ns else "default")
     return K8sObject(kind, str(doc.get("apiVersion", "")), name, namespace, doc, source, line, from_cluster)
@@ -145,6 +158,17 @@ def objects_from_dicts(
 def _yaml_error_line(exc: yaml.YAMLError) -> int:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     return int(mark.line) + 1 if mark is not None else 1
+
+
+_HELM_SOURCE = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.MULTILINE)
+
+
+def _helm_source(chunk: str, header_lines: int) -> str | None:
+    if not header_lines:
+        return None
+    header = chunk[: sum(len(line) + 1 for line in chunk.split("\n", header_lines)[:header_lines])]
+    match = _HELM_SOURCE.search(header)
+    return match.group(1) if match else None
 
 
 def _leading_blank_lines(chunk: str) -> int:
@@ -174,13 +198,17 @@ def load_text(text: str, source: str) -> LoadResult:
             docs = data if isinstance(data, list) else [data]
             result.objects.extend(objects_from_dicts(docs, source))
             return result
-    starts = [0] + [m.end() for m in _DOC_SPLIT.finditer(text)]
-    ends = [m.start() for m in _DOC_SPLIT.finditer(text)] + [len(text)]
+    seps = list(_DOC_SPLIT.finditer(text))
+    starts = [0] + [m.end() for m in seps]
+    ends = [m.start() for m in seps] + [len(text)]
+    line_no, counted = 1, 0  # line of `counted`; advanced incrementally (not O(n) per document)
     for start, end in zip(starts, ends, strict=True):
+        line_no += text.count("\n", counted, start)
+        counted = start
         chunk = text[start:end]
         if not chunk.strip():
             continue
-        first_line = text.count("\n", 0, start) + 1
+        first_line = line_no
         offset = _leading_blank_lines(chunk)
         try:
             doc = parse_yaml(chunk)
@@ -195,7 +223,10 @@ def load_text(text: str, source: str) -> LoadResult:
         if not isinstance(doc, dict):
             result.errors.append(LoadError(source, obj_line, "document is not a mapping (object)"))
             continue
-        result.objects.extend(objects_from_dicts([doc], source, obj_line))
+        template = _helm_source(chunk, offset)
+        for obj in objects_from_dicts([doc], source, obj_line):
+            obj.template = template
+            result.objects.append(obj)
     return result
 
 

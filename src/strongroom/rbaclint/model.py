@@ -261,9 +261,7 @@ class RbacModel:
         self.bindings: list[Binding] = []
         self._by_role: dict[int, list[Binding]] | None = None
         for obj in objects:
-            if obj.kind in ("Role", "ClusterRole") and obj.api_version.startswith(
-                "rbac.authorization.k8s.io"
-            ):
+            if obj.kind in ("Role", "ClusterRole") and obj.api_version.startswith("rbac.authorization.k8s.io"):
                 self._add_role(obj)
             elif obj.kind in ("RoleBinding", "ClusterRoleBinding") and obj.api_version.startswith(
                 "rbac.authorization.k8s.io"
@@ -310,9 +308,7 @@ class RbacModel:
     def role_for(self, binding: Binding) -> Role | None:
         if binding.role_kind == "Role":
             return self.roles.get(("Role", binding.obj.namespace, binding.role_name))
-        return self.roles.get(("ClusterRole", None, binding.role_name)) or BUILTIN_ROLES.get(
-            binding.role_name
-        )
+        return self.roles.get(("ClusterRole", None, binding.role_name)) or BUILTIN_ROLES.get(binding.role_name)
 
     def bindings_of(self, role: Role) -> list[Binding]:
         if self._by_role is None:

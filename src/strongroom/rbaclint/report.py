@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from strongroom import __version__
@@ -112,9 +113,7 @@ def to_sarif(report: Report) -> bytes:
                 },
             }
         )
-    results = [
-        _result(f, rule_index) for f in [*report.findings, *report.suppressed] if f.rule_id in rule_index
-    ]
+    results = [_result(f, rule_index) for f in [*report.findings, *report.suppressed] if f.rule_id in rule_index]
     notifications = [
         {
             "level": "error",
@@ -155,7 +154,7 @@ def to_sarif(report: Report) -> bytes:
 
 def render_human(report: Report, console: Console, show_suppressed: bool = False) -> None:
     for err in report.errors:
-        console.print(f"[red]error[/red] {err}", highlight=False)
+        console.print(f"[red]error[/red] {escape(str(err))}", highlight=False)
     shown = [*report.findings, *(report.suppressed if show_suppressed else [])]
     if shown:
         table = Table(show_lines=False, expand=False)
@@ -165,10 +164,10 @@ def render_human(report: Report, console: Console, show_suppressed: bool = False
         table.add_column("Finding", overflow="fold")
         for f in shown:
             sev = f"[{_STYLE[f.severity]}]{f.severity}[/]"
-            msg = f.message + (f"\n[dim]fix: {f.hint}[/dim]" if f.hint else "")
+            msg = escape(f.message) + (f"\n[dim]fix: {escape(f.hint)}[/dim]" if f.hint else "")
             if f.suppressed_by is not None:
-                msg += f"\n[dim]suppressed: {f.suppressed_by}[/dim]"
-            table.add_row(sev, f.rule_id, f.location, msg)
+                msg += f"\n[dim]suppressed: {escape(f.suppressed_by)}[/dim]"
+            table.add_row(sev, f.rule_id, escape(f.location), msg)
         console.print(table)
     counts = ", ".join(f"{n} {s}" for s, n in summary(report).items() if n)
     console.print(

@@ -57,9 +57,7 @@ def _invalid(check: Check, ctx: Context) -> Iterator[Finding]:
         if ANNOTATION not in obj.annotations:
             continue
         good, problems = parse(obj)
-        problems += [
-            f"suppression names unknown rule {s.rule_id}" for s in good if s.rule_id not in CHECK_IDS
-        ]
+        problems += [f"suppression names unknown rule {s.rule_id}" for s in good if s.rule_id not in CHECK_IDS]
         for problem in problems:
             yield check.finding(obj, f"{obj.ref}: {problem}")
 

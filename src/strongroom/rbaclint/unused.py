@@ -97,9 +97,7 @@ def _secret_refs(ctx: Context) -> set[tuple[str | None, str]]:
                 refs.update((role.namespace, n) for n in rule.resource_names)
                 if role.namespace is None:
                     refs.update(
-                        (ns, n)
-                        for ns in {o.namespace for o in ctx.kind("Secret")}
-                        for n in rule.resource_names
+                        (ns, n) for ns in {o.namespace for o in ctx.kind("Secret")} for n in rule.resource_names
                     )
     return refs
 
@@ -111,13 +109,10 @@ def find_unused(ctx: Context) -> list[Unused]:
     for role in model.roles.values():
         if role.builtin or id(role) in used_roles or role.obj is None:
             continue
-        if role.name.startswith("system:") or any(
-            role.obj.labels.get(k) == "true" for k in _AGGREGATE_TO_BUILTIN
-        ):
+        if role.name.startswith("system:") or any(role.obj.labels.get(k) == "true" for k in _AGGREGATE_TO_BUILTIN):
             continue
         if any(
-            any(o is role for o, _ in other.aggregated) and id(other) in used_roles
-            for other in model.roles.values()
+            any(o is role for o, _ in other.aggregated) and id(other) in used_roles for other in model.roles.values()
         ):
             continue
         out.append(Unused(role.obj, "no binding refers to this role"))
@@ -135,7 +130,5 @@ def find_unused(ctx: Context) -> list[Unused]:
         if str(secret.raw.get("type", "")) in _SKIP_SECRET_TYPES:
             continue
         if (secret.namespace, secret.name) not in refs:
-            out.append(
-                Unused(secret, "no pod, service account, ingress, role or custom resource refers to it")
-            )
+            out.append(Unused(secret, "no pod, service account, ingress, role or custom resource refers to it"))
     return out

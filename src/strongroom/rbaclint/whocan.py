@@ -71,9 +71,7 @@ def parse_target(text: str) -> tuple[str, str | None]:
 
 def _access(grant: Grant, kind: str, how: str) -> Access:
     via = "" if grant.origin is grant.role else f" (aggregated from {grant.origin.ref})"
-    return Access(
-        str(grant.subject), kind, how, grant.binding.obj.ref, grant.role.ref + via, grant.binding.scope()
-    )
+    return Access(str(grant.subject), kind, how, grant.binding.obj.ref, grant.role.ref + via, grant.binding.scope())
 
 
 def who_can(model: RbacModel, verb: str, name: str | None, namespace: str) -> list[Access]:
@@ -94,8 +92,6 @@ def who_can(model: RbacModel, verb: str, name: str | None, namespace: str) -> li
             for grant in model.grants(v, group, resource, None if cluster_only else namespace):
                 add(grant, "indirect", label)
     out = [_access(grant, kind, ", ".join(hows)) for (_, kind, _), (grant, hows) in rows.items()]
-    out.append(
-        Access("Group system:masters", "direct", _MASTERS, "-", "-", _CLUSTER)
-    )
+    out.append(Access("Group system:masters", "direct", _MASTERS, "-", "-", _CLUSTER))
     out.sort(key=lambda a: (a.kind != "direct", a.subject, a.binding))
     return out

@@ -31,11 +31,7 @@ def load_baseline(path: str) -> set[str]:
         raise BaselineError(f"{path}: baseline file not found (create it with --update-baseline)") from exc
     except (OSError, ValueError) as exc:
         raise BaselineError(f"{path}: not a readable JSON baseline ({exc.__class__.__name__})") from exc
-    if (
-        not isinstance(data, dict)
-        or data.get("version") != VERSION
-        or not isinstance(data.get("findings"), list)
-    ):
+    if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("findings"), list):
         raise BaselineError(f"{path}: not a strongroom scan baseline (version {VERSION})")
     prints: set[str] = set()
     for entry in data["findings"]:

@@ -260,9 +260,7 @@ class Scanner:
         line = _line_of(text, value.start)
         preview = f"{value.key}: <base64, {value.end - value.start} chars, redacted>"
         return [
-            f.with_location(
-                path=path, line=line, end_line=line, column=1, preview=preview, source=value.source
-            )
+            f.with_location(path=path, line=line, end_line=line, column=1, preview=preview, source=value.source)
             for f in inner
         ]
 
@@ -285,6 +283,6 @@ def _preview(text: str, cand: _Candidate) -> str:
     end = len(text) if end == -1 else end
     line = text[start:end]
     masked = redact(cand.secret, cand.rule.reveal_prefix)
-    line = line.replace(cand.secret, masked) if cand.end <= end else line[:cand.start - start] + masked
+    line = line.replace(cand.secret, masked) if cand.end <= end else line[: cand.start - start] + masked
     line = line.strip()
     return line if len(line) <= 200 else line[:197] + "..."

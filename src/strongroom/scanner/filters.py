@@ -120,9 +120,7 @@ _PLACEHOLDER_EXACT = frozenset(
         "mysql",
     }
 )
-_HEX_HASH = re.compile(
-    r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$", re.I
-)
+_HEX_HASH = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$", re.I)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _DOTTED_REF = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\))?$")
 _NAME_LIKE = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$")
@@ -204,7 +202,9 @@ def generic_password(key: str, value: str, quoted: bool, code_file: bool) -> boo
 def generic_secret(key: str, value: str, quoted: bool, code_file: bool) -> bool:
     if len(value) < 10 or not generic_value_ok(key, value, quoted, code_file):
         return False
-    return _char_classes(value) >= 2
+    if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
+        return True  # random tokens mix letters and digits; prose and identifiers rarely do
+    return len(value) >= 20 and _char_classes(value) >= 3 and shannon_entropy(value) >= 4.0
 
 
 def _b62(n: int) -> str:
@@ -224,9 +224,7 @@ def github_crc32(secret: str) -> bool:
 def _b64decode(value: str) -> bytes | None:
     padded = value + "=" * (-len(value) % 4)
     try:
-        return base64.b64decode(
-            padded, altchars=b"-_" if ("-" in value or "_" in value) else None, validate=True
-        )
+        return base64.b64decode(padded, altchars=b"-_" if ("-" in value or "_" in value) else None, validate=True)
     except (binascii.Error, ValueError):
         return None
 

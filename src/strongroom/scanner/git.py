@@ -86,9 +86,7 @@ def _run(repo: str, args: list[str]) -> Iterator[bytes]:
 
 def check_repo(repo: str) -> None:
     try:
-        out = subprocess.run(
-            ["git", "-C", repo, "rev-parse", "--git-dir"], capture_output=True, text=True, check=False
-        )
+        out = subprocess.run(["git", "-C", repo, "rev-parse", "--git-dir"], capture_output=True, text=True, check=False)
     except FileNotFoundError as exc:
         raise GitError("git is not installed") from exc
     if out.returncode != 0:

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 
 __all__ = ["EncodedValue", "encoded_values", "hidden_ranges"]
 
-_SAFE_KINDS = re.compile(
-    r"^kind:\s*[\"']?(SealedSecret|ExternalSecret|ClusterExternalSecret|PushSecret)\b", re.M
-)
+_SAFE_KINDS = re.compile(r"^kind:\s*[\"']?(SealedSecret|ExternalSecret|ClusterExternalSecret|PushSecret)\b", re.M)
 _DOC_SPLIT = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
 _KIND_SECRET = re.compile(r"^\s*kind:\s*[\"']?Secret[\"']?\s*$", re.M)
 _ENTRY = re.compile(r"^(?P<indent>[ \t]*)(?:-[ \t]+)?(?P<key>[\w.\-]+):[ \t]*(?P<value>.*?)[ \t]*$")

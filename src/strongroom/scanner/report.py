@@ -49,9 +49,7 @@ def _sarif_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "ruleIndex": index[f.rule_id],
         "level": "error",
         "message": {"text": f"{f.description}{where}: {f.preview}"},
-        "locations": [
-            {"physicalLocation": {"artifactLocation": {"uri": f.path.removeprefix("./")}, "region": region}}
-        ],
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.path.removeprefix("./")}, "region": region}}],
         "partialFingerprints": {"strongroomFingerprint/v1": f.fingerprint},
     }
     if f.commit:

@@ -38,9 +38,7 @@ class Rule:
     multiline: bool = False
     generic: bool = False
     reveal_prefix: int = 0
-    remediation: str = (
-        "Revoke the credential, remove it from the file and its history, and load it at run time."
-    )
+    remediation: str = "Revoke the credential, remove it from the file and its history, and load it at run time."
     flags: int = field(default=0)
 
     def compile(self) -> re.Pattern[str]:
@@ -190,9 +188,7 @@ RULES: tuple[Rule, ...] = (
         keywords=("xoxb-", "xoxp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-", "xapp-"),
         entropy=3.0,
         reveal_prefix=5,
-        examples=(
-            "SLACK_BOT_TOKEN=xoxb-894447218737-608506254334-zV8fUkkibjL5DZPjN0MEQ7wj",
-        ),  # strongroom:allow
+        examples=("SLACK_BOT_TOKEN=xoxb-894447218737-608506254334-zV8fUkkibjL5DZPjN0MEQ7wj",),  # strongroom:allow
         counter_examples=("SLACK_BOT_TOKEN=xoxb-your-token-here", "xoxb-000000000000-000000000000-xxxxxxxx"),
     ),
     Rule(
@@ -205,8 +201,8 @@ RULES: tuple[Rule, ...] = (
         validator="not_placeholder",
         reveal_prefix=33,
         examples=(
-            "url: https://hooks.slack.com/services/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",
-        ),  # strongroom:allow
+            "url: https://hooks.slack.com/services/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",  # strongroom:allow
+        ),
         counter_examples=(
             "url: https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
             "url: https://hooks.slack.com/services/...",
@@ -233,8 +229,8 @@ RULES: tuple[Rule, ...] = (
         entropy=3.5,
         reveal_prefix=3,
         examples=(
-            "SENDGRID_API_KEY=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",
-        ),  # strongroom:allow
+            "SENDGRID_API_KEY=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",  # strongroom:allow
+        ),
         counter_examples=("msg.send(SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx)",),
     ),
     Rule(
@@ -269,9 +265,7 @@ RULES: tuple[Rule, ...] = (
         keywords=("npm_",),
         validator="github_crc32",
         reveal_prefix=4,
-        examples=(
-            "//registry.npmjs.org/:_authToken=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",
-        ),  # strongroom:allow
+        examples=("//registry.npmjs.org/:_authToken=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",),  # strongroom:allow
         counter_examples=(
             "npm_mxgJTeKdNnFRIBXuDL7DxtpYlSXpfK0IYYeX",
             "npm_config_registry_url_for_tests_abcdef",
@@ -284,9 +278,7 @@ RULES: tuple[Rule, ...] = (
         keywords=("_authtoken", "_auth"),
         entropy=3.5,
         priority=CONTEXTUAL,
-        examples=(
-            "//npm.corp.example:8443/:_authToken=dk0qWk12dwb4XYaQAkrWvaNAG+nIy8zJ",
-        ),  # strongroom:allow
+        examples=("//npm.corp.example:8443/:_authToken=dk0qWk12dwb4XYaQAkrWvaNAG+nIy8zJ",),  # strongroom:allow
         counter_examples=("//registry.npmjs.org/:_authToken=${NPM_TOKEN}",),
     ),
     Rule(
@@ -389,8 +381,8 @@ RULES: tuple[Rule, ...] = (
         validator="not_placeholder",
         priority=CONTEXTUAL,
         examples=(
-            "pip install --index-url https://deploy:Qm3xT7pLw9Zc@pypi.corp.internal/simple app",
-        ),  # strongroom:allow
+            "pip install --index-url https://deploy:Qm3xT7pLw9Zc@pypi.corp.internal/simple app",  # strongroom:allow
+        ),
         counter_examples=(
             "https://user:pass@example.com",
             "https://${USER}:${PASS}@host/x",
@@ -405,8 +397,8 @@ RULES: tuple[Rule, ...] = (
         entropy=3.5,
         reveal_prefix=4,
         examples=(
-            "VAULT_TOKEN=hvs.AjlsHUqJoUD_-Ydua-5ZMs1SWOpQaPRYpzbLGViYXjU2JgJngKtFI3OyV2dZAkg05rK",
-        ),  # strongroom:allow
+            "VAULT_TOKEN=hvs.AjlsHUqJoUD_-Ydua-5ZMs1SWOpQaPRYpzbLGViYXjU2JgJngKtFI3OyV2dZAkg05rK",  # strongroom:allow
+        ),
         counter_examples=("VAULT_TOKEN=hvs.xxxxxxxxxxxxxxxxxxxxxxxxxxxx",),
     ),
     Rule(
@@ -415,9 +407,7 @@ RULES: tuple[Rule, ...] = (
         pattern=r"\b(?P<secret>sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}T3BlbkFJ[A-Za-z0-9_\-]{20,})",
         keywords=("t3blbkfj",),
         reveal_prefix=3,
-        examples=(
-            "OPENAI_API_KEY=sk-proj-AjlsHUqJoUD_Ydua5ZMsT3BlbkFJ1SWOpQaPRYpzbLGViYXj",
-        ),  # strongroom:allow
+        examples=("OPENAI_API_KEY=sk-proj-AjlsHUqJoUD_Ydua5ZMsT3BlbkFJ1SWOpQaPRYpzbLGViYXj",),  # strongroom:allow
         counter_examples=("OPENAI_API_KEY=sk-...",),
     ),
     Rule(

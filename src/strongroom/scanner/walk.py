@@ -85,7 +85,7 @@ def is_binary(head: bytes) -> bool:
     return b"\0" in head
 
 
-def _spec_for(directory: str) -> pathspec.PathSpec | None:
+def _spec_for(directory: str) -> pathspec.GitIgnoreSpec | None:
     lines: list[str] = []
     for name in IGNORE_FILES:
         try:
@@ -96,7 +96,7 @@ def _spec_for(directory: str) -> pathspec.PathSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 
-def _ignored(specs: list[tuple[str, pathspec.PathSpec]], path: str, is_dir: bool) -> bool:
+def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], path: str, is_dir: bool) -> bool:
     for base, spec in specs:
         rel = os.path.relpath(path, base).replace(os.sep, "/")
         if spec.match_file(rel + "/" if is_dir else rel):
@@ -125,9 +125,9 @@ def walk(
 
 
 def _walk_dir(
-    root: str, result: WalkResult, max_bytes: int, use_gitignore: bool, exclude_spec: pathspec.PathSpec
+    root: str, result: WalkResult, max_bytes: int, use_gitignore: bool, exclude_spec: pathspec.GitIgnoreSpec
 ) -> None:
-    specs: dict[str, list[tuple[str, pathspec.PathSpec]]] = {}
+    specs: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {}
     for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: result.errors.append(str(e))):
         inherited = specs.get(os.path.dirname(dirpath), []) if dirpath != root else []
         own = _spec_for(dirpath) if use_gitignore else None
@@ -153,7 +153,7 @@ def _walk_dir(
             _consider(full, result, max_bytes, exclude_spec, root_dir=root)
 
 
-def _excluded(spec: pathspec.PathSpec, root: str, path: str, is_dir: bool) -> bool:
+def _excluded(spec: pathspec.GitIgnoreSpec, root: str, path: str, is_dir: bool) -> bool:
     if not spec.patterns:
         return False
     rel = os.path.relpath(path, root).replace(os.sep, "/")
@@ -161,7 +161,7 @@ def _excluded(spec: pathspec.PathSpec, root: str, path: str, is_dir: bool) -> bo
 
 
 def _consider(
-    path: str, result: WalkResult, max_bytes: int, exclude_spec: pathspec.PathSpec, root_dir: str
+    path: str, result: WalkResult, max_bytes: int, exclude_spec: pathspec.GitIgnoreSpec, root_dir: str
 ) -> None:
     if _excluded(exclude_spec, root_dir, path, False):
         result.skipped_ignored += 1

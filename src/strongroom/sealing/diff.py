@@ -51,12 +51,20 @@ class SealedDiff:
 
     @property
     def has_changes(self) -> bool:
+        """True when anything differs or may differ (an `unknown` item counts)."""
         return bool(self.fields) or any(d.change is not Change.UNCHANGED for d in self.items)
+
+    @property
+    def status(self) -> str:
+        """`changed` (something certainly differs), `unknown` (only unknown items) or `unchanged`."""
+        if self.fields or any(d.change not in (Change.UNCHANGED, Change.UNKNOWN) for d in self.items):
+            return "changed"
+        return "unknown" if any(d.change is Change.UNKNOWN for d in self.items) else "unchanged"
 
     def as_json(self) -> dict[str, Any]:
         return {"items": [{"item": d.item, "change": d.change.value, "basis": d.basis} for d in self.items],
                 "fields": [{"field": f, "change": c} for f, c in self.fields],
-                "changed": self.has_changes}
+                "status": self.status, "changed": self.has_changes}
 
 
 @dataclass

@@ -24,6 +24,13 @@ _SERVER_FIELDS = ("selfLink", "uid", "resourceVersion", "generation", "creationT
                   "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "managedFields")
 
 
+def std_b64decode(text: str) -> bytes:
+    """Go's base64.StdEncoding.DecodeString: padding required, CR/LF skipped, nothing else tolerated."""
+    if "\n" in text or "\r" in text:
+        text = text.replace("\n", "").replace("\r", "")
+    return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+
+
 def seal_value(public_key: RSAPublicKey, scope: Scope, namespace: str | None, name: str | None,
                plaintext: bytes) -> str:
     """One value sealed for `scope` at namespace/name, as the standard base64 kubeseal `--raw` prints."""
@@ -52,7 +59,7 @@ def secret_values(secret: Mapping[str, Any]) -> dict[str, bytes]:
                 values[key] = value.encode()
                 continue
             try:
-                values[key] = base64.b64decode(value.replace("\n", "").replace("\r", ""), validate=True)
+                values[key] = std_b64decode(value)
             except (binascii.Error, ValueError):
                 raise InvalidObjectError(f"data.{key} is not valid base64") from None
     return values

@@ -14,17 +14,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from strongroom.crypto.errors import CryptoError
-from strongroom.crypto.hybrid import RSAPrivateKey, RSAPublicKey, hybrid_open_any
+from strongroom.crypto.hybrid import RSAPrivateKey, RSAPublicKey, hybrid_open_any, hybrid_open_first
 from strongroom.sealing.errors import InvalidObjectError, UnsealError
 from strongroom.sealing.scope import ANNOTATION_SKIP_OWNER_REFERENCES, Scope, label_for, scope_of
-from strongroom.sealing.seal import API_VERSION, KIND, require_kind, seal_secret
+from strongroom.sealing.seal import API_VERSION, KIND, require_kind, seal_secret, std_b64decode
 from strongroom.sealing.template import render_templates
 
 
 def decode_sealed(text: str) -> bytes:
     """Go's StdEncoding as upstream uses it: padding required, CR/LF ignored, anything else rejected."""
     try:
-        return base64.b64decode(text.replace("\r", "").replace("\n", ""), validate=True)
+        return std_b64decode(text)
     except (binascii.Error, ValueError):
         raise UnsealError("not valid standard base64") from None
 
@@ -43,13 +43,17 @@ def _unseal_items(encrypted: Mapping[str, Any], keys: Sequence[RSAPrivateKey],
                   label: bytes) -> dict[str, bytes]:
     values: dict[str, bytes] = {}
     failed: list[str] = []
+    order = list(keys)
     for item, text in encrypted.items():
         try:
             if not isinstance(text, str):
                 raise UnsealError("not a string")
-            values[str(item)] = hybrid_open_any(keys, decode_sealed(text), label)
+            index, values[str(item)] = hybrid_open_first(order, decode_sealed(text), label)
         except (UnsealError, CryptoError):
             failed.append(str(item))
+            continue
+        if index:  # items of one object are nearly always sealed with one key: try it first from now on
+            order.insert(0, order.pop(index))
     if failed:
         names = ", ".join(sorted(failed))
         raise UnsealError(f"no key could decrypt item(s) {names} (wrong key, scope, name or namespace, "

@@ -45,6 +45,10 @@ class ServerConfig:
     default_lease_ttl: int = 0
     max_lease_ttl: int = 0
     cluster_name: str = "strongroom"
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    audit_timeout: float = 1.0
+    audit_api_changes: bool = True
+    unauthenticated_metrics_access: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -68,6 +72,29 @@ def _bool(v: Any) -> bool:
     return str(v).strip().lower() in ("1", "true", "yes", "on")
 
 
+def _audit_blocks(value: Any, source: str) -> list[dict[str, Any]]:
+    """`audit "file" { path = "file/"  options = { file_path = "/var/log/strongroom/audit.log" } }`"""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ConfigError(f"{source}: audit must be blocks like: audit \"file\" {{ ... }}")
+        for kind, body in item.items():
+            bodies = body if isinstance(body, list) else [body]
+            for b in bodies:
+                if not isinstance(b, dict):
+                    raise ConfigError(f"{source}: audit \"{kind}\" must be a block")
+                opts = b.get("options") or {}
+                if not isinstance(opts, dict):
+                    raise ConfigError(f"{source}: audit \"{kind}\" options must be a map")
+                out.append({"type": str(kind), "path": str(b.get("path", kind)),
+                            "description": str(b.get("description", "")),
+                            "options": {k: str(v) for k, v in opts.items()}})
+    return out
+
+
 def parse(text: str, *, source: str = "config") -> ServerConfig:
     try:
         raw = orjson.loads(text) if text.lstrip().startswith("{") else hcl.loads(text)
@@ -78,7 +105,8 @@ def parse(text: str, *, source: str = "config") -> ServerConfig:
     cfg = ServerConfig(raw=raw)
     known = {"storage", "backend", "listener", "api_addr", "log_level", "log_format", "ui", "default_lease_ttl",
              "max_lease_ttl", "cluster_name", "disable_mlock", "audit", "telemetry", "seal", "cluster_addr",
-             "anomaly", "alerts", "unauthenticated_metrics_access", "plugin_directory", "pid_file"}
+             "anomaly", "alerts", "unauthenticated_metrics_access", "plugin_directory", "pid_file",
+             "audit_device_timeout", "disable_audit_api_changes"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s): {', '.join(unknown)}")
@@ -111,10 +139,18 @@ def parse(text: str, *, source: str = "config") -> ServerConfig:
     if cfg.log_format not in ("standard", "json"):
         raise ConfigError(f"{source}: log_format must be standard or json")
     cfg.ui = _bool(raw.get("ui", True))
+    cfg.audit = _audit_blocks(raw.get("audit"), source)
+    cfg.audit_api_changes = not _bool(raw.get("disable_audit_api_changes", False))
+    telemetry = raw.get("telemetry") or {}
+    cfg.unauthenticated_metrics_access = _bool(
+        raw.get("unauthenticated_metrics_access", telemetry.get("unauthenticated_metrics_access", False)))
     cfg.cluster_name = str(raw.get("cluster_name", "strongroom"))
     from strongroom.sdk.framework import parse_duration
 
     try:
+        cfg.audit_timeout = max(0.05, float(parse_duration(raw.get("audit_device_timeout", "1s")) or 1))
+        if isinstance(raw.get("audit_device_timeout"), str) and raw["audit_device_timeout"].endswith("ms"):
+            cfg.audit_timeout = max(0.05, int(raw["audit_device_timeout"][:-2]) / 1000)
         cfg.default_lease_ttl = parse_duration(raw.get("default_lease_ttl", 0))
         cfg.max_lease_ttl = parse_duration(raw.get("max_lease_ttl", 0))
     except (ValueError, InvalidRequest):

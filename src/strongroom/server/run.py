@@ -63,7 +63,8 @@ async def open_physical(cfg: ServerConfig) -> Physical:
 
 
 def core_config(cfg: ServerConfig) -> CoreConfig:
-    c = CoreConfig(cluster_name=cfg.cluster_name, api_addr=cfg.api_addr, storage_type=cfg.storage_type)
+    c = CoreConfig(cluster_name=cfg.cluster_name, api_addr=cfg.api_addr, storage_type=cfg.storage_type,
+                   audit_timeout=cfg.audit_timeout, audit_api_changes=cfg.audit_api_changes)
     if cfg.default_lease_ttl:
         c.default_lease_ttl = cfg.default_lease_ttl
     if cfg.max_lease_ttl:
@@ -131,6 +132,10 @@ async def serve(cfg: ServerConfig, *, dev: DevOptions | None = None, ready: asyn
     configure_logging(cfg.log_level, cfg.log_format)
     physical = await open_physical(cfg)
     core = build_core(physical, core_config(cfg))
+    from strongroom.core.audit import AuditConfig
+
+    core.audit.declared = [AuditConfig(a["path"], a["type"], a["description"], a["options"], declared=True)
+                           for a in cfg.audit]
     if dev is not None:
         key_file = os.path.join(str(cfg.raw["dev_data_dir"]), ".dev-unseal-key")
         unseal_key, token = await dev_bootstrap(core, dev, key_file)
@@ -151,6 +156,7 @@ async def serve(cfg: ServerConfig, *, dev: DevOptions | None = None, ready: asyn
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.request_exit)
+    loop.add_signal_handler(signal.SIGHUP, core.audit.broker.reopen)  # log rotation
     log.info("listening on %s (tls %s)", cfg.listener.address, "off" if cfg.listener.tls_disable else "on")
     try:
         await server.serve()

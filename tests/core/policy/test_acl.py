@@ -148,15 +148,18 @@ def test_capabilities_as_sys_capabilities_returns_them() -> None:
 
 PERMS = """
 path "dev/*"        { policy = "write"  allowed_parameters = { "zip" = [] } }
-path "foo/bar"      { policy = "write"  denied_parameters = { "zap" = [] }  min_wrapping_ttl = 300  max_wrapping_ttl = 400 }
-path "foo/baz"      { policy = "write"  allowed_parameters = { "hello" = [] }  denied_parameters = { "zap" = [] }  min_wrapping_ttl = 300 }
+path "foo/bar"      { policy = "write"  denied_parameters = { "zap" = [] }
+                      min_wrapping_ttl = 300  max_wrapping_ttl = 400 }
+path "foo/baz"      { policy = "write"  allowed_parameters = { "hello" = [] }  denied_parameters = { "zap" = [] }
+                      min_wrapping_ttl = 300 }
 path "working/phone" { policy = "write"  max_wrapping_ttl = 400 }
 path "broken/phone" { policy = "write"  allowed_parameters = { "steve" = [] }  denied_parameters = { "steve" = [] } }
 path "hello/world"  { policy = "write"  allowed_parameters = { "*" = [] }  denied_parameters = { "*" = [] } }
 path "tree/fort"    { policy = "write"  allowed_parameters = { "*" = [] }  denied_parameters = { "foo" = [] } }
 path "fruit/apple"  { policy = "write"  allowed_parameters = { "pear" = [] }  denied_parameters = { "*" = [] } }
 path "cold/weather" { policy = "write"  allowed_parameters = {}  denied_parameters = {} }
-path "var/aws"      { policy = "write"  allowed_parameters = { "*" = [] }  denied_parameters = { "soft" = []  "warm" = []  "kitty" = [] } }
+path "var/aws"      { policy = "write"  allowed_parameters = { "*" = [] }
+                      denied_parameters = { "soft" = []  "warm" = []  "kitty" = [] } }
 path "var/req"      { policy = "write"  required_parameters = ["foo"] }
 """
 
@@ -189,8 +192,7 @@ PARAM_CASES = [
 
 @pytest.mark.parametrize(("path", "wrap", "names", "allowed"), PARAM_CASES)
 @pytest.mark.parametrize("op", [U, C])
-def test_parameter_names_and_wrapping(path: str, wrap: float | None, names: list[str], allowed: bool,
-                                      op: Op) -> None:
+def test_parameter_names_and_wrapping(path: str, wrap: float | None, names: list[str], allowed: bool, op: Op) -> None:
     decision = acl_of(PERMS).check(path, op, dict.fromkeys(names, ""), wrap_ttl=wrap)
     assert decision.allowed is allowed, decision.reason
 
@@ -198,13 +200,15 @@ def test_parameter_names_and_wrapping(path: str, wrap: float | None, names: list
 VALUES = """
 path "dev/*"     { policy = "write"  allowed_parameters = { "allow" = ["good"] } }
 path "foo/bar"   { policy = "write"  denied_parameters = { "deny" = ["bad*"] } }
-path "foo/baz"   { policy = "write"  allowed_parameters = { "ALLOW" = ["good"] }  denied_parameters = { "dEny" = ["bad"] } }
+path "foo/baz"   { policy = "write"  allowed_parameters = { "ALLOW" = ["good"] }
+                   denied_parameters = { "dEny" = ["bad"] } }
 path "fizz/buzz" {
   policy = "write"
   allowed_parameters = { "allow_multi" = ["good", "good1", "good2", "*good3"]  "allow" = ["good"] }
   denied_parameters = { "deny_multi" = ["bad", "bad1", "bad2"] }
 }
-path "test/types" { policy = "write"  allowed_parameters = { "map" = [{"good" = "one"}]  "int" = [1, 2]  "bool" = [false] } }
+path "test/types" { policy = "write"
+                    allowed_parameters = { "map" = [{"good" = "one"}]  "int" = [1, 2]  "bool" = [false] } }
 path "test/star"  { policy = "write"  allowed_parameters = { "*" = []  "foo" = []  "bar" = [false] } }
 """
 
@@ -395,7 +399,9 @@ def test_request_paths_lose_leading_slashes() -> None:
 
 def test_expired_rules_are_skipped_and_bound_validity() -> None:
     soon = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    text = 'path "a" { capabilities = ["read"]  expiration = "2030-01-01T00:00:00Z" }\npath "b" {capabilities = ["read"]}'
+    text = (
+        'path "a" { capabilities = ["read"]  expiration = "2030-01-01T00:00:00Z" }\npath "b" {capabilities = ["read"]}'
+    )
     policy = parse_policy("p", text, now=soon - dt.timedelta(days=1))
     before = ACL.compile([policy], now=soon - dt.timedelta(seconds=1))
     assert before.check("a", R).allowed and before.valid_until == soon

@@ -53,8 +53,9 @@ def random_path(rng: random.Random) -> str:
 
 @pytest.fixture(scope="module")
 def bao(bao_server: Any) -> Any:
-    with httpx.Client(base_url=f"{bao_server.addr}/v1", headers={"X-Vault-Token": bao_server.root_token},
-                      timeout=10) as client:
+    with httpx.Client(
+        base_url=f"{bao_server.addr}/v1", headers={"X-Vault-Token": bao_server.root_token}, timeout=10
+    ) as client:
         yield client
 
 
@@ -90,16 +91,25 @@ def test_capabilities_match_openbao_on_random_policies(bao: httpx.Client) -> Non
             ours = acl.capabilities(path)
             if ours != sorted(theirs[path]):
                 mismatches.append((texts, path, ours, theirs[path]))
-    assert not mismatches, "\n".join(f"{m[1]!r} ours={m[2]} theirs={m[3]}\n{chr(10).join(m[0])}\n" for m in mismatches[:8])
+    assert not mismatches, "\n".join(
+        f"{m[1]!r} ours={m[2]} theirs={m[3]}\n{chr(10).join(m[0])}\n" for m in mismatches[:8]
+    )
 
 
-def test_repeated_blocks_merge_like_openbao(bao: httpx.Client) -> None:
-    text = """
-    path "x/y" { capabilities = ["deny"] }
-    path "x/y" { capabilities = ["read"] }
-    path "x/z" { capabilities = ["read"] }
-    path "x/z" { capabilities = ["list"]  policy = "write" }
-    """
+@pytest.mark.parametrize(
+    "text",
+    [
+        """
+        path "x/y" { capabilities = ["deny"] }
+        path "x/y" { capabilities = ["read"] }
+        path "x/z" { capabilities = ["read"] }
+        path "x/z" { capabilities = ["list"]  policy = "write" }
+        """,
+        'path "x/y" { capabilities = ["read"] \n capabilities = ["list"]  policy = "deny"  policy = "sudo" }',
+        '{"path": {"x/y": {"capabilities": ["read"], "capabilities": ["patch"]}, "x/z": {"policy": "read"}}}',
+    ],
+)
+def test_repeated_blocks_and_keys_fold_like_openbao(bao: httpx.Client, text: str) -> None:
     put_policy(bao, "dup", text).raise_for_status()
     theirs = bao_capabilities(bao, token_for(bao, ["dup"]), ["x/y", "x/z"])
     acl = ACL.compile([parse_policy("dup", text)])
@@ -120,6 +130,19 @@ VALIDITY = [
     '{"path": {"x": {"capabilities": ["read"]}}}',
     '{"path": {"x": {"capabilities": ["bogus"]}}}',
     'path "x" { capabilities = ["read"]  allowed_parameters = { "a" = ["b", "c*"] }  required_parameters = ["a"] }',
+    'path "x" { capabilities = ["scan"] }',
+    'path "x" { capabilities = "read" }',
+    'path "x" { required_parameters = "a" }',
+    'path "x" { capabilities = ["READ"] }',
+    'path "x" { capabilities = ["deny", "bogus"] }',
+    'path "x" { capabilities = ["read"]  comment = "hi"  expiration = "2099-01-01T00:00:00Z" }',
+    'path "x" { capabilities = ["read"]  expiration = "tomorrow" }',
+    'path "x" { min_wrapping_ttl = "2d" }',
+    'path "x" { min_wrapping_ttl = "soon" }',
+    'path "{{identity.entity.id" { capabilities = ["read"] }',
+    'path "identity/{{identity.entity.id}}" { capabilities = ["read"] }',
+    'name = "x"\npath "x" {}',
+    '{"path": [{"x": {"capabilities": ["read"]}}]}',
 ]
 
 

@@ -82,10 +82,7 @@ def test_json_policy_matches_hcl() -> None:
 
 
 def test_json_path_list_form_and_duplicates_are_kept() -> None:
-    text = (
-        '{"path": [{"a/b": {"capabilities": ["read"]}}, {"a/b": {"capabilities": ["deny"]}}],'
-        ' "name": "ignored"}'
-    )
+    text = '{"path": [{"a/b": {"capabilities": ["read"]}}, {"a/b": {"capabilities": ["deny"]}}], "name": "ignored"}'
     rules = parse_policy("p", text).rules
     assert [r.capabilities for r in rules] == [Capability.READ, Capability.DENY]
     dup = '{"path": {"x": {"capabilities": ["read"]}, "x": {"capabilities": ["deny"]}}}'
@@ -115,6 +112,30 @@ def test_legacy_policy_shorthand() -> None:
     assert d == {"deny"}
     assert e == {"read", "list", "update", "sudo"}
     assert f == {"deny"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'path "x" { capabilities = ["read"] \n capabilities = ["list"]  policy = "deny"  policy = "write" }',
+        '{"path": {"x": {"capabilities": ["read"], "capabilities": ["list"], "policy": "deny", "policy": "write"}}}',
+    ],
+)
+def test_repeated_keys_in_a_block_fold_like_openbao(text: str) -> None:
+    """Lists concatenate and the last scalar wins (checked against OpenBao 2.7)."""
+    (rule,) = parse_policy("p", text).rules
+    assert rule.capability_names == {"read", "list", "create", "update", "delete"}
+
+
+def test_repeated_parameter_maps_merge() -> None:
+    text = 'path "x" { allowed_parameters = { "a" = ["1"] }\n allowed_parameters = { "b" = [] } }'
+    (rule,) = parse_policy("p", text).rules
+    assert rule.allowed_parameters == {"a": ("1",), "b": ()}
+
+
+def test_anything_after_deny_is_ignored_like_openbao() -> None:
+    (rule,) = parse_policy("p", 'path "x" { capabilities = ["deny", "bogus"] }').rules
+    assert rule.capabilities == Capability.DENY
 
 
 def test_deny_drops_everything_else_on_the_path() -> None:
@@ -179,8 +200,16 @@ def test_expiration() -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [(90, 90.0), ("90", 90.0), ("90s", 90.0), ("1h30m", 5400.0), ("1.5h", 5400.0), ("2d", 172800.0),
-     ("250ms", 0.25), ("", 0.0)],
+    [
+        (90, 90.0),
+        ("90", 90.0),
+        ("90s", 90.0),
+        ("1h30m", 5400.0),
+        ("1.5h", 5400.0),
+        ("2d", 172800.0),
+        ("250ms", 0.25),
+        ("", 0.0),
+    ],
 )
 def test_durations(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds
@@ -202,7 +231,8 @@ def test_bad_durations(value: object) -> None:
         ('path "x" { pagination_limit = 5 }', '"pagination_limit" is not supported'),
         ('path "x/+*" { capabilities = ["read"] }', "'+*' is forbidden"),
         ('path "x" { capabilities = [1] }', "capabilities must be a list of strings"),
-        ('path "x" { capabilities = ["read"] \n capabilities = ["list"] }', "capabilities must be a list"),
+        ('path "x" { capabilities = "read" }', "capabilities must be a list of strings"),
+        ('path "x" { required_parameters = "a" }', "required_parameters must be a list of strings"),
         ('path "x" { allowed_parameters = { "a" = "b" } }', 'values of "a" must be a list'),
         ('path "x" { allowed_parameters = ["a"] }', "allowed_parameters must be a map"),
         ('path "x" { min_wrapping_ttl = "soon" }', "error parsing min_wrapping_ttl"),
@@ -212,7 +242,6 @@ def test_bad_durations(value: object) -> None:
         ("foo = 1", 'invalid key "foo"'),
         ('path "a" "b" { capabilities = ["read"] }', 'invalid key "b"'),
         ('path "{{identity.entity.id" { capabilities = ["read"] }', "templating"),
-        ('{"path": {"x": {"capabilities": ["read"], "capabilities": ["list"]}}}', 'duplicate key "capabilities"'),
         ('{"path": 3}', '"path" must be a block'),
     ],
 )

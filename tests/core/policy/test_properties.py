@@ -9,7 +9,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strongroom.core.policy import ACL, parse_policy
+from strongroom.core.policy import ACL, Policy, parse_policy
 from strongroom.sdk.operations import Operation as Op
 
 SEGMENTS = st.sampled_from(["a", "b", "ab", "c"])
@@ -48,8 +48,13 @@ def to_hcl(rules: list[tuple[str, list[str], bool]]) -> str:
     return "\n".join(out)
 
 
+@functools.lru_cache(maxsize=4096)
+def parsed(name: str, text: str) -> Policy:
+    return parse_policy(name, text)  # pyhcl is slow; hypothesis repeats itself a lot
+
+
 def compile_policies(*rule_sets: list[tuple[str, list[str], bool]]) -> ACL:
-    return ACL.compile([parse_policy(f"p{i}", to_hcl(r)) for i, r in enumerate(rule_sets)])
+    return ACL.compile([parsed(f"p{i}", to_hcl(r)) for i, r in enumerate(rule_sets)])
 
 
 # ---- a slow, obviously-correct reference: the documented rules, compared pairwise ----
@@ -122,7 +127,7 @@ def test_compiled_acl_agrees_with_reference(r1: list, r2: list, path: str) -> No
 @given(RULES, PATHS, CAPS)
 def test_exact_rule_beats_every_glob(rules: list, path: str, caps: list[str]) -> None:  # type: ignore[type-arg]
     globs = [r for r in rules if r[0] != path]
-    acl = compile_policies(globs + [(path, caps, False)])
+    acl = compile_policies([*globs, (path, caps, False)])
     assert acl.capabilities(path) == (sorted(set(caps)) or ["deny"])
 
 
@@ -155,8 +160,8 @@ def test_capabilities_consistent_with_check(r1: list, r2: list, path: str) -> No
 @settings(max_examples=150, deadline=None)
 @given(RULES, RULES, PATHS)
 def test_policy_order_does_not_matter(r1: list, r2: list, path: str) -> None:  # type: ignore[type-arg]
-    a = ACL.compile([parse_policy("x", to_hcl(r1)), parse_policy("y", to_hcl(r2))])
-    b = ACL.compile([parse_policy("y", to_hcl(r2)), parse_policy("x", to_hcl(r1))])
+    a = ACL.compile([parsed("x", to_hcl(r1)), parsed("y", to_hcl(r2))])
+    b = ACL.compile([parsed("y", to_hcl(r2)), parsed("x", to_hcl(r1))])
     assert a.capabilities(path) == b.capabilities(path)
     for op in OPS:
         da, db = a.check(path, op), b.check(path, op)

@@ -9,7 +9,7 @@
 See docs/policies.md for the matching and merging rules.
 """
 
-from strongroom.core.policy.acl import ACL, OPERATION_CAPABILITY, Decision, ExplainedRule, Explanation
+from strongroom.core.policy.acl import ACL, OPERATION_CAPABILITY, ExplainedRule, Explanation
 from strongroom.core.policy.cache import ACLCache
 from strongroom.core.policy.defaults import (
     DEFAULT_POLICY_HCL,
@@ -19,7 +19,7 @@ from strongroom.core.policy.defaults import (
     response_wrapping_policy,
     root_policy,
 )
-from strongroom.core.policy.model import Capability, PathRule, Policy, RuleKind
+from strongroom.core.policy.model import Capability, Decision, PathRule, Policy, RuleKind
 from strongroom.core.policy.names import (
     DEFAULT_POLICY,
     IMMUTABLE_POLICIES,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from strongroom.core.policy.model import (
     CAPABILITY_BY_NAME,
     Capability,
+    Decision,
     ParamValues,
     PathRule,
     Policy,
@@ -42,6 +43,10 @@ class Entry:
     sources: tuple[tuple[str, int], ...]  # (policy, capabilities as written), for explain
     names: tuple[str, ...]  # sorted capability names as sys/capabilities shows them ("deny" excluded)
     capability_set: frozenset[str]  # the names for Decision.capabilities ({"deny"} for a deny rule)
+    pattern: str  # as written (prefix rules keep their `*`)
+    kind: RuleKind
+    constrained: bool  # has parameter or wrapping constraints to evaluate per request
+    granted: Mapping[int, Decision]  # capability bit -> the (shared, immutable) "allowed" answer
 
 
 @dataclass(slots=True)
@@ -83,14 +88,23 @@ class _Acc:
             if lowered not in self.required:
                 self.required.append(lowered)
 
-    def freeze(self) -> Entry:
+    def freeze(self, kind: RuleKind, key: str) -> Entry:
         shown = (
             ()
             if self.caps & Capability.DENY
             else tuple(sorted(name for name, flag in CAPABILITY_BY_NAME.items() if self.caps & flag))
         )
+        pattern = key + "*" if kind is RuleKind.PREFIX else key
+        cap_set = capability_names(self.caps)
+        sudo = bool(self.caps & Capability.SUDO)
+        granted: dict[int, Decision] = {}
+        if not self.caps & Capability.DENY:
+            for bit, names in self.granting.items():
+                policies = tuple(dict.fromkeys(names))
+                reason = f"granted by policy {', '.join(policies)} (rule {pattern!r})"
+                granted[bit] = Decision(True, sudo, cap_set, policies, reason, pattern)
         return Entry(
-            capabilities=self.caps,
+            capabilities=int(self.caps),
             granting={bit: tuple(dict.fromkeys(names)) for bit, names in self.granting.items()},
             denied_by=tuple(dict.fromkeys(self.denied_by)),
             allowed_parameters=self.allowed,
@@ -100,7 +114,11 @@ class _Acc:
             max_wrapping_ttl=self.max_ttl,
             sources=tuple(self.sources),
             names=shown,
-            capability_set=capability_names(self.caps),
+            capability_set=cap_set,
+            pattern=pattern,
+            kind=kind,
+            constrained=bool(self.allowed or self.denied or self.required or self.min_ttl or self.max_ttl),
+            granted=granted,
         )
 
 
@@ -151,5 +169,5 @@ def merge_rules(
             acc.add(policy.name, rule, first)
     out: dict[RuleKind, dict[str, Entry]] = {kind: {} for kind in RuleKind}
     for (kind, key), acc in accs.items():
-        out[kind][key] = acc.freeze()
+        out[kind][key] = acc.freeze(kind, key)
     return out[RuleKind.EXACT], out[RuleKind.PREFIX], out[RuleKind.SEGMENT], valid_until

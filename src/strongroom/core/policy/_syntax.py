@@ -3,8 +3,9 @@
 Why not plain `hcl.loads`: pyhcl merges repeated `path "x" {}` blocks key by key (the later block's
 `capabilities` silently replaces the earlier one's, so a `deny` can vanish). Vault keeps each block and
 unions them. We reuse pyhcl's grammar but keep the top-level item list; JSON goes through `json` with a
-pairs hook for the same reason. pyhcl reports an absolute offset as "column"; we turn it into a real one. Known pyhcl limit: a list
-that starts with a string cannot contain numbers or booleans (`["a", 1]`); write `[1, "a"]` or use JSON.
+pairs hook for the same reason. pyhcl reports an absolute offset as "column"; we turn it into a real one.
+Known pyhcl limit: a list that starts with a string cannot contain numbers or booleans (`["a", 1]`);
+write `[1, "a"]` or use JSON.
 """
 
 from __future__ import annotations
@@ -88,9 +89,7 @@ def _parse_json(text: str) -> list[tuple[Any, Any]]:
     try:
         doc = json.loads(text, object_pairs_hook=_pairs_hook)
     except json.JSONDecodeError as exc:
-        raise InvalidRequest(
-            f"failed to parse policy: line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
+        raise InvalidRequest(f"failed to parse policy: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     if not isinstance(doc, _Pairs):
         raise InvalidRequest("failed to parse policy: does not contain a root object")
     return list(doc.pairs)
@@ -127,14 +126,6 @@ def load_document(text: str) -> tuple[str | None, RawBlocks]:
     return name, blocks
 
 
-def duplicate_keys(body: object) -> list[str]:
-    """Keys repeated inside one JSON object (HCL repeats show up as list values instead)."""
-    if not isinstance(body, _Pairs):
-        return []
-    seen: set[str] = set()
-    dups: list[str] = []
-    for key, _ in body.pairs:
-        if key in seen and key not in dups:
-            dups.append(key)
-        seen.add(key)
-    return dups
+def body_pairs(body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A block's (key, value) pairs with JSON repeats kept (HCL repeats are already folded by pyhcl)."""
+    return list(body.pairs) if isinstance(body, _Pairs) else list(body.items())

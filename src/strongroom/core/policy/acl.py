@@ -12,44 +12,31 @@ from dataclasses import dataclass
 
 from strongroom.core.policy._merge import Entry, merge_rules
 from strongroom.core.policy._params import parameter_violation
-from strongroom.core.policy.matching import Match, RuleIndex
+from strongroom.core.policy.matching import RuleIndex
 from strongroom.core.policy.model import CAPABILITY_BY_NAME, Capability, Policy, RuleKind, capability_names
+from strongroom.core.policy.model import Decision as Decision
 from strongroom.core.policy.names import ROOT_POLICY
 from strongroom.sdk.errors import InvalidRequest
 from strongroom.sdk.operations import Operation
 
 #: Operation -> the capability it needs. Renew/revoke/rollback reuse update, as in OpenBao.
 OPERATION_CAPABILITY: Mapping[Operation, int] = {
-    Operation.CREATE: Capability.CREATE,
-    Operation.READ: Capability.READ,
-    Operation.UPDATE: Capability.UPDATE,
-    Operation.PATCH: Capability.PATCH,
-    Operation.DELETE: Capability.DELETE,
-    Operation.LIST: Capability.LIST,
-    Operation.RENEW: Capability.UPDATE,
-    Operation.REVOKE: Capability.UPDATE,
-    Operation.ROLLBACK: Capability.UPDATE,
+    Operation.CREATE: int(Capability.CREATE),
+    Operation.READ: int(Capability.READ),
+    Operation.UPDATE: int(Capability.UPDATE),
+    Operation.PATCH: int(Capability.PATCH),
+    Operation.DELETE: int(Capability.DELETE),
+    Operation.LIST: int(Capability.LIST),
+    Operation.RENEW: int(Capability.UPDATE),
+    Operation.REVOKE: int(Capability.UPDATE),
+    Operation.ROLLBACK: int(Capability.UPDATE),
 }
+# Plain ints on the hot path: `&` on an IntFlag member goes through enum machinery (~1 µs).
+_DENY = int(Capability.DENY)
+_SUDO = int(Capability.SUDO)
 #: Operations whose request parameters are checked against allowed/denied/required_parameters (OpenBao
 #: includes read, for query parameters).
 PARAMETER_CHECKED = frozenset({Operation.READ, Operation.UPDATE, Operation.CREATE, Operation.PATCH})
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The answer to one check. `reason` is for audit logs and explain; it never contains values."""
-
-    allowed: bool
-    root_privs: bool
-    capabilities: frozenset[str]
-    granting_policies: tuple[str, ...]
-    reason: str
-    rule: str | None = None  # the winning pattern, as written (prefix rules keep their `*`)
-    is_root: bool = False
-
-    @property
-    def sudo(self) -> bool:
-        return self.root_privs
 
 
 _CAP_NAME = {int(flag): name for name, flag in CAPABILITY_BY_NAME.items()}
@@ -57,13 +44,13 @@ _ROOT_DECISION = Decision(
     True, True, frozenset({"root"}), (ROOT_POLICY,), "root policy grants everything", is_root=True
 )
 _HELP_DECISION = Decision(True, False, frozenset(), (), "help is always allowed")
-_NO_MATCH = "no policy grants access to this path"
+_NO_MATCH_DECISION = Decision(False, False, frozenset(), (), "no policy grants access to this path")
 
 
 class ACL:
     """Build with `ACL.compile(policies)`; then `check`, `capabilities` and `explain` are read-only."""
 
-    __slots__ = ("_index", "is_root", "policy_names", "valid_until")
+    __slots__ = ("_index", "_is_root", "_policy_names", "_valid_until")
 
     def __init__(
         self,
@@ -73,10 +60,22 @@ class ACL:
         valid_until: dt.datetime | None,
     ) -> None:
         self._index = index
-        self.policy_names = policy_names
-        self.is_root = is_root
-        #: The earliest `expiration` among compiled rules: after it the ACL must be compiled again.
-        self.valid_until = valid_until
+        self._policy_names = policy_names
+        self._is_root = is_root
+        self._valid_until = valid_until
+
+    @property
+    def policy_names(self) -> tuple[str, ...]:
+        return self._policy_names
+
+    @property
+    def is_root(self) -> bool:
+        return self._is_root
+
+    @property
+    def valid_until(self) -> dt.datetime | None:
+        """The earliest `expiration` among compiled rules: after it the ACL must be compiled again."""
+        return self._valid_until
 
     @classmethod
     def compile(cls, policies: Iterable[Policy], *, now: dt.datetime | None = None) -> ACL:
@@ -95,7 +94,7 @@ class ACL:
     def __repr__(self) -> str:
         return f"ACL(policies={list(self.policy_names)!r}, rules={len(self)}, root={self.is_root})"
 
-    def _lookup(self, path: str, operation: Operation) -> Match[Entry] | None:
+    def _lookup(self, path: str, operation: Operation) -> Entry | None:
         """Exact rule, then the best glob; for LIST on "<p>/" also the exact rule for "<p>" (before the
         globs) and, only when no glob matches "<p>/", the best glob for "<p>".
 
@@ -105,16 +104,16 @@ class ACL:
         index = self._index
         hit = index.exact(path)
         if hit is not None:
-            return Match(RuleKind.EXACT, path, hit, None)
-        trimmed = path[:-1] if operation is Operation.LIST and path.endswith("/") else None
-        if trimmed is not None:
+            return hit
+        if operation == Operation.LIST and path.endswith("/"):
+            trimmed = path[:-1]
             hit = index.exact(trimmed)
-            if hit is not None:
-                return Match(RuleKind.EXACT, trimmed, hit, None)
-        glob = index.best_glob(path)
-        if glob is None and trimmed is not None:
-            glob = index.best_glob(trimmed)
-        return glob
+            if hit is None:
+                hit = index.best_glob(path)
+                if hit is None:
+                    hit = index.best_glob(trimmed)
+            return hit
+        return index.best_glob(path)
 
     def check(
         self,
@@ -130,54 +129,33 @@ class ACL:
         `is_root_path`: the route is sudo-protected, so `sudo` is needed too. `wrap_ttl`: the requested
         response-wrapping TTL in seconds (None = not wrapped), checked against min/max_wrapping_ttl.
         """
-        if self.is_root:
+        if self._is_root:
             return _ROOT_DECISION
-        if operation is Operation.HELP:
+        if operation == Operation.HELP:
             return _HELP_DECISION
-        match = self._lookup(path.lstrip("/"), operation)
-        if match is None:
-            return Decision(False, False, frozenset(), (), _NO_MATCH)
-        entry = match.value
-        caps = entry.capabilities
-        names = entry.capability_set
-        sudo = bool(caps & Capability.SUDO)
-        rule = match.pattern
-
-        def deny(reason: str) -> Decision:
-            return Decision(False, sudo, names, (), f"{reason} (rule {rule!r})", rule)
-
-        if caps & Capability.DENY:
-            return deny(f"explicitly denied by policy {', '.join(entry.denied_by)}")
+        entry = self._lookup(path.lstrip("/"), operation)
+        if entry is None:
+            return _NO_MATCH_DECISION
         needed = OPERATION_CAPABILITY.get(operation)
-        if needed is None:
-            return deny(f"operation {operation.value!r} is not allowed through an ACL")
-        if not caps & needed:
-            return deny(f"no {_CAP_NAME[needed]!r} capability")
-        if entry.max_wrapping_ttl and (wrap_ttl is None or wrap_ttl > entry.max_wrapping_ttl):
-            return deny("response wrapping with a TTL up to max_wrapping_ttl is required")
-        if entry.min_wrapping_ttl and (wrap_ttl is None or wrap_ttl < entry.min_wrapping_ttl):
-            return deny("response wrapping with a TTL of at least min_wrapping_ttl is required")
-        if operation in PARAMETER_CHECKED:
-            violation = parameter_violation(
-                params, entry.required_parameters, entry.allowed_parameters, entry.denied_parameters
-            )
-            if violation is not None:
-                return deny(violation)
-        if is_root_path and not sudo:
-            return deny("this path is root-protected and needs the 'sudo' capability")
-        granting = entry.granting.get(needed, ())
-        return Decision(
-            True, sudo, names, granting, f"granted by policy {', '.join(granting)} (rule {rule!r})", rule
-        )
+        caps = entry.capabilities
+        if needed is None or not caps & needed or caps & _DENY:
+            return _refusal(entry, operation, needed)
+        if entry.constrained:
+            problem = _constraint_problem(entry, operation, params, wrap_ttl)
+            if problem is not None:
+                return _denied(entry, problem)
+        if is_root_path and not caps & _SUDO:
+            return _denied(entry, "this path is root-protected and needs the 'sudo' capability")
+        return entry.granted[needed]
 
     def capabilities(self, path: str) -> list[str]:
         """What `sys/capabilities` returns for `path`: sorted names, `["deny"]` for nothing, `["root"]`."""
-        if self.is_root:
+        if self._is_root:
             return ["root"]
-        match = self._lookup(path.lstrip("/"), Operation.LIST)
-        if match is None or not match.value.names:
+        entry = self._lookup(path.lstrip("/"), Operation.LIST)
+        if entry is None or not entry.names:
             return ["deny"]
-        return list(match.value.names)
+        return list(entry.names)
 
     def explain(
         self,
@@ -194,7 +172,7 @@ class ACL:
         seen: set[tuple[RuleKind, str]] = set()
         rules: list[ExplainedRule] = []
         candidates = [clean]
-        if operation is Operation.LIST and clean.endswith("/"):
+        if operation == Operation.LIST and clean.endswith("/"):
             candidates.append(clean[:-1])
         for candidate in candidates:
             for m in self._index.all_matches(candidate):
@@ -207,13 +185,38 @@ class ACL:
                         kind=m.kind.value,
                         capabilities=list(m.value.names) or ["deny"],
                         policies=[
-                            {"policy": p, "capabilities": sorted(capability_names(c))}
-                            for p, c in m.value.sources
+                            {"policy": p, "capabilities": sorted(capability_names(c))} for p, c in m.value.sources
                         ],
                         decisive=decision.rule == m.pattern and not self.is_root,
                     )
                 )
-        return Explanation(clean, operation.value, decision, tuple(rules))
+        rules.sort(key=lambda r: not r.decisive)  # the deciding rule first, the shadowed ones after
+        return Explanation(clean, str(operation), decision, tuple(rules))
+
+
+def _denied(entry: Entry, reason: str) -> Decision:
+    sudo = bool(entry.capabilities & _SUDO)
+    return Decision(False, sudo, entry.capability_set, (), f"{reason} (rule {entry.pattern!r})", entry.pattern)
+
+
+def _refusal(entry: Entry, operation: Operation, needed: int | None) -> Decision:
+    if entry.capabilities & _DENY:
+        return _denied(entry, f"explicitly denied by policy {', '.join(entry.denied_by)}")
+    if needed is None:
+        return _denied(entry, f"operation {str(operation)!r} is not allowed through an ACL")
+    return _denied(entry, f"no {_CAP_NAME[needed]!r} capability")
+
+
+def _constraint_problem(
+    entry: Entry, operation: Operation, params: Mapping[str, object] | None, wrap_ttl: float | None
+) -> str | None:
+    if entry.max_wrapping_ttl and (wrap_ttl is None or wrap_ttl > entry.max_wrapping_ttl):
+        return "response wrapping with a TTL up to max_wrapping_ttl is required"
+    if entry.min_wrapping_ttl and (wrap_ttl is None or wrap_ttl < entry.min_wrapping_ttl):
+        return "response wrapping with a TTL of at least min_wrapping_ttl is required"
+    if operation in PARAMETER_CHECKED:
+        return parameter_violation(params, entry.required_parameters, entry.allowed_parameters, entry.denied_parameters)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

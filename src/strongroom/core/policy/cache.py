@@ -34,9 +34,7 @@ class ACLCache:
     def key(policy_names: Iterable[str], generation: int) -> CacheKey:
         return (frozenset(policy_names), generation)
 
-    def get(
-        self, policy_names: Iterable[str], generation: int, *, now: dt.datetime | None = None
-    ) -> ACL | None:
+    def get(self, policy_names: Iterable[str], generation: int, *, now: dt.datetime | None = None) -> ACL | None:
         key = self.key(policy_names, generation)
         with self._lock:
             acl = self._items.get(key)

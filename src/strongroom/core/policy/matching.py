@@ -82,20 +82,25 @@ class Match(Generic[V]):
 
 
 class RuleIndex(Generic[V]):
-    """Immutable lookup structure over exact, prefix and segment rules."""
+    """Immutable lookup structure over exact, prefix and segment rules.
+
+    Every glob gets an integer rank from its priority at build time, so the hot path compares ints.
+    """
 
     __slots__ = ("_exact", "_prefix_by_len", "_prefix_lengths", "_segments")
 
     def __init__(self, exact: dict[str, V], prefix: dict[str, V], segment: dict[str, V]) -> None:
         self._exact = dict(exact)
-        by_len: dict[int, dict[str, V]] = {}
+        segs = [(SegmentPattern.compile(p), v) for p, v in segment.items()]
+        priorities = sorted({prefix_priority(k) for k in prefix} | {seg.priority for seg, _ in segs})
+        rank = {prio: i for i, prio in enumerate(priorities)}
+        by_len: dict[int, dict[str, tuple[V, int]]] = {}
         for key, value in prefix.items():
-            by_len.setdefault(len(key), {})[key] = value
+            by_len.setdefault(len(key), {})[key] = (value, rank[prefix_priority(key)])
         self._prefix_by_len = by_len
         self._prefix_lengths = tuple(sorted(by_len, reverse=True))
-        compiled = [(SegmentPattern.compile(p), v) for p, v in segment.items()]
-        compiled.sort(key=lambda item: item[0].priority, reverse=True)
-        self._segments = tuple(compiled)
+        ranked = sorted(((rank[seg.priority], seg, v) for seg, v in segs), key=lambda t: t[0], reverse=True)
+        self._segments = tuple(ranked)
 
     def __len__(self) -> int:
         return len(self._exact) + sum(map(len, self._prefix_by_len.values())) + len(self._segments)
@@ -103,29 +108,24 @@ class RuleIndex(Generic[V]):
     def exact(self, path: str) -> V | None:
         return self._exact.get(path)
 
-    def _longest_prefix(self, path: str) -> tuple[str, V] | None:
+    def best_glob(self, path: str) -> V | None:
+        """The value of the winning prefix or segment rule for `path`, or None."""
+        best: V | None = None
+        best_rank = -1
         size = len(path)
         for length in self._prefix_lengths:
             if length <= size:
-                head = path[:length]
-                hit = self._prefix_by_len[length].get(head)
+                hit = self._prefix_by_len[length].get(path[:length])
                 if hit is not None:
-                    return head, hit
-        return None
-
-    def best_glob(self, path: str) -> Match[V] | None:
-        """The winning prefix or segment rule for `path`, or None."""
-        prefix = self._longest_prefix(path)
-        best: Match[V] | None = None
-        if prefix is not None:
-            best = Match(RuleKind.PREFIX, prefix[0] + "*", prefix[1], prefix_priority(prefix[0]))
+                    best, best_rank = hit
+                    break
         if self._segments:
             parts = path.split("/")
-            for seg, value in self._segments:
-                if best is not None and best.priority is not None and seg.priority < best.priority:
-                    break  # sorted: nothing later can beat the prefix match
+            for seg_rank, seg, value in self._segments:
+                if seg_rank < best_rank:
+                    break  # sorted by rank: nothing later can beat the prefix match
                 if seg.matches(parts):
-                    return Match(RuleKind.SEGMENT, seg.pattern, value, seg.priority)
+                    return value
         return best
 
     def all_matches(self, path: str) -> Iterator[Match[V]]:
@@ -137,12 +137,12 @@ class RuleIndex(Generic[V]):
         for length in self._prefix_lengths:
             head = path[:length]
             if length <= len(path) and head in self._prefix_by_len[length]:
-                value = self._prefix_by_len[length][head]
+                value = self._prefix_by_len[length][head][0]
                 globs.append(Match(RuleKind.PREFIX, head + "*", value, prefix_priority(head)))
         parts = path.split("/")
         globs.extend(
             Match(RuleKind.SEGMENT, seg.pattern, value, seg.priority)
-            for seg, value in self._segments
+            for _, seg, value in self._segments
             if seg.matches(parts)
         )
         globs.sort(key=lambda m: m.priority or (0, 0, 0, 0, b""), reverse=True)

@@ -105,3 +105,20 @@ class Policy:
     raw: str = ""
     templated: bool = False
     is_root: bool = field(default=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to one check. `reason` is for audit logs and explain; it never contains values."""
+
+    allowed: bool
+    root_privs: bool
+    capabilities: frozenset[str]
+    granting_policies: tuple[str, ...]
+    reason: str
+    rule: str | None = None  # the winning pattern, as written (prefix rules keep their `*`)
+    is_root: bool = False
+
+    @property
+    def sudo(self) -> bool:
+        return self.root_privs

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from typing import Any
 
-from strongroom.core.policy._syntax import duplicate_keys, load_document
+from strongroom.core.policy._syntax import body_pairs, load_document
 from strongroom.core.policy.model import (
     CAPABILITY_BY_NAME,
     IGNORED_CAPABILITIES,
@@ -82,9 +83,7 @@ def _parse_rule(written: str, body: object) -> PathRule:
             raise _fail(written, f'"{key}" is not supported by Strongroom')
         if key not in _VALID_KEYS:
             raise _fail(written, f'invalid key "{key}"')
-    dups = duplicate_keys(body)
-    if dups:
-        raise _fail(written, f'duplicate key "{dups[0]}"')
+    body = _normalize(body)
 
     pattern = written[1:] if written.startswith("/") else written
     kind, key = _classify(written, pattern)
@@ -117,6 +116,48 @@ def _parse_rule(written: str, body: object) -> PathRule:
     )
 
 
+_LIST_KEYS = frozenset({"capabilities", "required_parameters"})
+_MAP_KEYS = frozenset({"allowed_parameters", "denied_parameters"})
+
+
+def _normalize(body: dict[str, Any]) -> dict[str, object]:
+    """Fold repeated keys the way OpenBao's HCL decoder does: lists concatenate, maps merge, and for
+    scalars the last one wins. (pyhcl shows HCL repeats as nested lists; JSON repeats come as pairs.)"""
+    grouped: dict[str, list[object]] = {}
+    for key, value in body_pairs(body):
+        grouped.setdefault(str(key), []).append(value)
+    out: dict[str, object] = {}
+    for key, values in grouped.items():
+        if key in _LIST_KEYS:
+            out[key] = _concat(values)
+        elif key in _MAP_KEYS:
+            out[key] = _merge_maps(values)
+        else:
+            last = values[-1]
+            out[key] = last[-1] if isinstance(last, list) and last else last
+    return out
+
+
+def _concat(values: list[object]) -> object:
+    merged: list[object] = []
+    for value in values:
+        if not isinstance(value, list):
+            return value  # left for validation to reject, as OpenBao does (`capabilities = "read"`)
+        for item in value:
+            merged.extend(item if isinstance(item, list) else [item])
+    return merged
+
+
+def _merge_maps(values: list[object]) -> object:
+    merged: dict[object, object] = {}
+    for value in values:
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, dict):
+                return value  # left for validation to reject
+            merged.update(item)
+    return merged
+
+
 def _classify(written: str, pattern: str) -> tuple[RuleKind, str]:
     if "+*" in pattern:
         raise _fail(written, "invalid use of wildcards ('+*' is forbidden)")
@@ -130,10 +171,8 @@ def _classify(written: str, pattern: str) -> tuple[RuleKind, str]:
 def _string_list(written: str, field: str, value: object) -> tuple[str, ...]:
     if value is None:
         return ()
-    if isinstance(value, str):  # HCL lets people write `capabilities = "read"`; be forgiving
-        value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _fail(written, f"{field} must be a list of strings (each key may appear once per path)")
+        raise _fail(written, f"{field} must be a list of strings")
     return tuple(value)
 
 
@@ -146,26 +185,23 @@ def _capabilities(written: str, body: Mapping[str, object]) -> int:
         names.extend(LEGACY_POLICY[legacy])
     bits = 0
     for cap in names:
+        if cap == "deny":
+            return int(Capability.DENY)  # like OpenBao, nothing after a deny is even looked at
         if cap in IGNORED_CAPABILITIES:
             continue
         flag = CAPABILITY_BY_NAME.get(cap)
         if flag is None:
             valid = ", ".join(sorted(CAPABILITY_BY_NAME))
             raise _fail(written, f'invalid capability "{cap}" (valid: {valid})')
-        bits |= flag
-    return int(Capability.DENY) if bits & Capability.DENY else bits
+        bits |= int(flag)
+    return bits
 
 
 def _param_map(written: str, field: str, value: object) -> Mapping[str, ParamValues] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _fail(
-            written, f'{field} must be a map of parameter name to a list of values, e.g. {{ "ttl" = [] }}'
-        )
-    dups = duplicate_keys(value)
-    if dups:
-        raise _fail(written, f'{field}: duplicate parameter "{dups[0]}"')
+        raise _fail(written, f'{field} must be a map of parameter name to a list of values, e.g. {{ "ttl" = [] }}')
     out: dict[str, ParamValues] = {}
     for param, values in value.items():
         if not isinstance(values, list):

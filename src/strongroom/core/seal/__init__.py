@@ -255,5 +255,16 @@ def encode_root_token(token: str, otp: str) -> str:
     return base64.b64encode(x).decode().rstrip("=")
 
 
+def decode_root_token(encoded: str, otp: str) -> str:
+    """Reverses `encode_root_token` (sys/decode-token): base64 with or without padding, XOR the OTP."""
+    try:
+        raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except ValueError:
+        raise InvalidRequest("error decoding base64'd token") from None
+    if len(raw) != len(otp):
+        raise InvalidRequest("length of the encoded token and the OTP differ")
+    return bytes(a ^ b for a, b in zip(raw, otp.encode(), strict=True)).decode("utf-8", errors="replace")
+
+
 def fresh_key() -> bytes:
     return random_bytes(32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from strongroom.core.system import (
+    audit_paths,
     leases_paths,
     misc_paths,
     mounts_paths,
@@ -20,12 +21,13 @@ if TYPE_CHECKING:
 # as Vault's system backend: these need `sudo` on top of the capability
 ROOT_PATHS = ("rotate", "rotate/*", "seal", "step-down", "auth/*", "leases/revoke-prefix/*",
               "leases/revoke-force/*", "leases/lookup/*", "revoke-prefix/*", "revoke-force/*", "audit", "audit/*",
-              "raw", "raw/*", "config/*")
+              "raw", "raw/*", "config/*", "generate-root-token/*")
 
 
 def build(core: Core, config: BackendConfig) -> Backend:
     paths = [*seal_paths.paths(core), *mounts_paths.paths(core), *policy_paths.paths(core),
-             *wrapping_paths.paths(core), *leases_paths.paths(core), *misc_paths.paths(core)]
+             *wrapping_paths.paths(core), *leases_paths.paths(core), *misc_paths.paths(core),
+             *audit_paths.paths(core)]
     extra = getattr(core, "extra_system_paths", [])
     return Backend(paths=[*paths, *extra], help="System endpoints used for control, policy and debugging.",
                    root_paths=ROOT_PATHS)

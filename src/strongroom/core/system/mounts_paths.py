@@ -86,7 +86,9 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
         cfg = v["config"]
         data = {"default_lease_ttl": cfg["default_lease_ttl"] or core.config.default_lease_ttl,
                 "max_lease_ttl": cfg["max_lease_ttl"] or core.config.max_lease_ttl,
-                "force_no_cache": False, "description": e.description, "options": e.options or None}
+                "force_no_cache": False, "description": e.description}
+        if e.options:  # OpenBao leaves `options` out when the mount has none
+            data["options"] = e.options
         for k in TUNABLE:
             if k in cfg and k not in data:
                 data[k] = cfg[k]

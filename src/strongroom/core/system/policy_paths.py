@@ -60,7 +60,7 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
         return Response(data=data, top_level=True)
 
     def requested_paths(d: FieldData) -> list[str]:
-        ps = d.get("paths") or ([d.get("path")] if d.get("path") else [])
+        ps = d.get("paths") or d.get("path")  # both are comma-string slices
         if not ps:
             raise InvalidRequest("missing paths")
         return list(ps)

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from strongroom import __version__
 from strongroom.core import clock
-from strongroom.core.context import caller
-from strongroom.core.seal import SealConfig, encode_root_token
+from strongroom.core.seal import SealConfig, decode_root_token, encode_root_token
 from strongroom.core.tokens.store import TOKEN_LEN
-from strongroom.sdk.errors import InvalidRequest, PermissionDenied
+from strongroom.sdk.errors import InvalidRequest
 from strongroom.sdk.framework import Field, FieldData, FieldType, Path
 from strongroom.sdk.operations import Operation as Op
 from strongroom.sdk.request import Request, Response
@@ -77,15 +76,13 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
         else:
             status = code("activecode", 200)
         body = {"initialized": init, "sealed": core.sealed, "standby": False,
-                "performance_standby": False, "replication_performance_mode": "disabled",
+                "replication_performance_mode": "disabled",
                 "replication_dr_mode": "disabled", "server_time_utc": int(time.time()), "version": __version__,
                 "cluster_name": core.config.cluster_name, "cluster_id": core.cluster_id}
         return plain(body, status)
 
     async def leader(req: Request, d: FieldData) -> Response:
-        return plain({"ha_enabled": False, "is_self": True, "active_time": "0001-01-01T00:00:00Z",
-                      "leader_address": core.config.api_addr, "leader_cluster_address": "",
-                      "performance_standby": False, "performance_standby_last_remote_wal": 0})
+        return plain({"ha_enabled": False})  # as OpenBao without HA storage
 
     async def step_down(req: Request, d: FieldData) -> None:
         return None
@@ -98,104 +95,129 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
         data = {"term": k.term, "install_time": clock.rfc3339(k.install_time), "encryptions": 0}
         return Response(data=data, top_level=True)
 
-    # --- rekey ---
-    def rekey_status() -> dict[str, Any]:
+    # --- rekey (legacy sys/rekey/*: plain JSON) and OpenBao 2.x sys/rotate/root/* (authenticated, enveloped) ---
+    def reply(data: dict[str, Any], enveloped: bool) -> Response:
+        return Response(data=data) if enveloped else plain(data)
+
+    async def current_threshold() -> int:
+        cfg = await core.seal.config()
+        return cfg.secret_threshold if cfg else 0
+
+    async def rekey_status() -> dict[str, Any]:
         st = core.seal.rekey
         if st is None:
-            return {"nonce": "", "started": False, "t": 0, "n": 0, "progress": 0, "required": 0,
-                    "pgp_fingerprints": None, "backup": False, "verification_required": False}
+            return {"nonce": "", "started": False, "t": 0, "n": 0, "progress": 0,
+                    "required": await current_threshold(), "pgp_fingerprints": None, "backup": False,
+                    "verification_required": False, "verification_nonce": ""}
         return {"nonce": st.collector.nonce, "started": True, "t": st.config.secret_threshold,
                 "n": st.config.secret_shares, "progress": st.collector.progress,
                 "required": st.collector.threshold, "pgp_fingerprints": None, "backup": False,
                 "verification_required": st.require_verification,
                 "verification_nonce": st.verification_nonce}
 
-    async def rekey_get(req: Request, d: FieldData) -> Response:
-        return plain(rekey_status())
-
-    async def rekey_init(req: Request, d: FieldData) -> Response:
-        if d.get("pgp_keys"):
-            raise InvalidRequest("PGP-encrypted key shares are not supported; omit pgp_keys")
-        await core.seal.rekey_init(SealConfig(d.get("secret_shares"), d.get("secret_threshold")),
-                                   d.get("require_verification"))
-        return plain(rekey_status())
-
-    async def rekey_cancel(req: Request, d: FieldData) -> None:
-        core.seal.rekey_cancel()
-
-    async def rekey_update(req: Request, d: FieldData) -> Response:
-        result = await core.seal.rekey_update(d.get("key"), d.get("nonce"))
-        if result is None:
-            return plain(rekey_status())
-        return plain(result)
-
     def verify_status() -> dict[str, Any]:
         st = core.seal.rekey
-        if st is None or st.verify is None:
-            raise InvalidRequest("no rekey verification in progress")
+        if st is None:
+            return {"nonce": "", "started": False, "t": 0, "n": 0, "progress": 0}
+        if st.verify is None:
+            return {"nonce": "", "started": False, "t": st.config.secret_threshold,
+                    "n": st.config.secret_shares, "progress": 0}
         return {"nonce": st.verification_nonce, "started": True, "t": st.config.secret_threshold,
                 "n": st.config.secret_shares, "progress": st.verify.progress}
 
-    async def verify_get(req: Request, d: FieldData) -> Response:
-        return plain(verify_status())
+    def rekey_ops(enveloped: bool) -> tuple[dict[Op, Any], dict[Op, Any], dict[Op, Any]]:
+        async def get(req: Request, d: FieldData) -> Response:
+            return reply(await rekey_status(), enveloped)
 
-    async def verify_update(req: Request, d: FieldData) -> Response:
-        nonce = d.get("nonce")
-        done = await core.seal.rekey_verify(d.get("key"), nonce)
-        if done:
-            return plain({"nonce": nonce, "complete": True})
-        return plain(verify_status())
+        async def init(req: Request, d: FieldData) -> Response:
+            if d.get("pgp_keys"):
+                raise InvalidRequest("PGP-encrypted key shares are not supported; omit pgp_keys")
+            await core.seal.rekey_init(SealConfig(d.get("secret_shares"), d.get("secret_threshold")),
+                                       d.get("require_verification"))
+            return reply(await rekey_status(), enveloped)
 
-    async def verify_cancel(req: Request, d: FieldData) -> Response:
-        core.seal.rekey_verify_cancel()
-        return plain(verify_status())
+        async def cancel(req: Request, d: FieldData) -> None:
+            core.seal.rekey_cancel()
 
-    # --- generate-root ---
-    def gen_status() -> dict[str, Any]:
+        async def update(req: Request, d: FieldData) -> Response:
+            result = await core.seal.rekey_update(d.get("key"), d.get("nonce"))
+            return reply(result if result is not None else await rekey_status(), enveloped)
+
+        async def verify_get(req: Request, d: FieldData) -> Response:
+            return reply(verify_status(), enveloped)
+
+        async def verify_update(req: Request, d: FieldData) -> Response:
+            nonce = d.get("nonce")
+            if await core.seal.rekey_verify(d.get("key"), nonce):
+                return reply({"nonce": nonce, "complete": True}, enveloped)
+            return reply(verify_status(), enveloped)
+
+        async def verify_cancel(req: Request, d: FieldData) -> Response:
+            core.seal.rekey_verify_cancel()
+            return reply(verify_status(), enveloped)
+
+        return ({Op.READ: get, Op.UPDATE: init, Op.DELETE: cancel}, {Op.UPDATE: update},
+                {Op.READ: verify_get, Op.UPDATE: verify_update, Op.DELETE: verify_cancel})
+
+    # --- generate-root (legacy sys/generate-root/*) and OpenBao 2.6+ sys/generate-root-token/* ---
+    async def gen_status(otp: str = "") -> dict[str, Any]:
         st = core.seal.generate_root
-        cfg_t = st.collector.threshold if st else 0
-        return {"nonce": st.collector.nonce if st else "", "started": st is not None,
-                "progress": st.collector.progress if st else 0, "required": cfg_t, "complete": False,
-                "encoded_token": "", "encoded_root_token": "", "pgp_fingerprint": "",
-                "otp_length": TOKEN_LEN, "otp": ""}
+        out: dict[str, Any] = {"started": st is not None, "complete": False,
+                               "progress": st.collector.progress if st else 0,
+                               "required": st.collector.threshold if st else await current_threshold(),
+                               "encoded_token": "", "encoded_root_token": "", "otp": otp,
+                               "otp_length": TOKEN_LEN, "pgp_fingerprint": ""}
+        if st is not None:
+            out["nonce"] = st.collector.nonce
+        return out
 
-    async def gen_get(req: Request, d: FieldData) -> Response:
-        cfg = await core.seal.config()
-        out = gen_status()
-        if cfg and not out["started"]:
-            out["required"] = cfg.secret_threshold
-        return plain(out)
+    def gen_ops(enveloped: bool) -> tuple[dict[Op, Any], dict[Op, Any]]:
+        async def get(req: Request, d: FieldData) -> Response:
+            return reply(await gen_status(), enveloped)
 
-    async def gen_init(req: Request, d: FieldData) -> Response:
-        if d.get("pgp_key"):
-            raise InvalidRequest("PGP-encrypted root tokens are not supported; use an OTP")
-        st = await core.seal.generate_root_init(d.get("otp"), TOKEN_LEN)
-        out = gen_status()
-        if not d.get("otp"):
-            out["otp"] = st.otp
-        return plain(out)
+        async def init(req: Request, d: FieldData) -> Response:
+            if d.get("pgp_key"):
+                raise InvalidRequest("PGP-encrypted root tokens are not supported; use an OTP")
+            st = await core.seal.generate_root_init(d.get("otp"), TOKEN_LEN)
+            return reply(await gen_status("" if d.get("otp") else st.otp), enveloped)
 
-    async def gen_cancel(req: Request, d: FieldData) -> None:
-        core.seal.generate_root_cancel()
+        async def cancel(req: Request, d: FieldData) -> None:
+            core.seal.generate_root_cancel()
 
-    async def gen_update(req: Request, d: FieldData) -> Response:
-        st = core.seal.generate_root
-        done = await core.seal.generate_root_update(d.get("key"), d.get("nonce"))
-        if not done or st is None:
-            return plain(gen_status())
-        token = await core.create_root_token()
-        core.seal.generate_root = None
-        encoded = encode_root_token(token, st.otp)
-        return plain({"nonce": st.collector.nonce, "started": True, "progress": st.collector.threshold,
-                      "required": st.collector.threshold, "complete": True, "encoded_token": encoded,
-                      "encoded_root_token": encoded, "pgp_fingerprint": "", "otp_length": TOKEN_LEN, "otp": ""})
+        async def update(req: Request, d: FieldData) -> Response:
+            st = core.seal.generate_root
+            done = await core.seal.generate_root_update(d.get("key"), d.get("nonce"))
+            if not done or st is None:
+                return reply(await gen_status(), enveloped)
+            token = await core.create_root_token()
+            core.seal.generate_root = None
+            encoded = encode_root_token(token, st.otp)
+            return reply({"nonce": st.collector.nonce, "started": True, "progress": st.collector.threshold,
+                          "required": st.collector.threshold, "complete": True, "encoded_token": encoded,
+                          "encoded_root_token": encoded, "pgp_fingerprint": "", "otp_length": TOKEN_LEN,
+                          "otp": ""}, enveloped)
 
-    async def sealed_guard(req: Request, d: FieldData) -> None:
-        if caller().entry is None:
-            raise PermissionDenied()
+        return {Op.READ: get, Op.UPDATE: init, Op.DELETE: cancel}, {Op.UPDATE: update}
 
-    _ = sealed_guard
+    async def decode_token(req: Request, d: FieldData) -> Response:
+        encoded, otp = d.get("encoded_token"), d.get("otp")
+        if not encoded or not otp:
+            raise InvalidRequest("provided 'encoded_token' or 'otp' is empty")
+        return Response(data={"token": decode_root_token(encoded, otp)})
+
     S, N, B = FieldType.STRING, FieldType.INT, FieldType.BOOL
+    rekey_init_fields = {"secret_shares": Field(N, default=5), "secret_threshold": Field(N, default=3),
+                         "pgp_keys": Field(FieldType.COMMA_STRING_SLICE), "backup": Field(B),
+                         "require_verification": Field(B)}
+    share_fields = {"key": Field(S, "One unseal key share", sensitive=True),
+                    "nonce": Field(S, "Nonce of the operation", required=True)}
+    verify_fields = {"key": Field(S, sensitive=True), "nonce": Field(S)}
+    gen_fields = {"otp": Field(S), "pgp_key": Field(S)}
+    legacy_rekey, legacy_rekey_update, legacy_verify = rekey_ops(enveloped=False)
+    rotate_root, rotate_root_update, rotate_root_verify = rekey_ops(enveloped=True)
+    legacy_gen, legacy_gen_update = gen_ops(enveloped=False)
+    gen_token, gen_token_update = gen_ops(enveloped=True)
+
     return [
         Path("seal-status", {Op.READ: seal_status}),
         Path("init", {Op.READ: init_status, Op.UPDATE: init}, fields={
@@ -217,16 +239,18 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
         Path("rotate/keyring", {Op.UPDATE: rotate}),
         Path("key-status", {Op.READ: key_status}),
         Path("rotate/keyring/key-status", {Op.READ: key_status}),
-        Path("rekey/init", {Op.READ: rekey_get, Op.UPDATE: rekey_init, Op.DELETE: rekey_cancel}, fields={
-            "secret_shares": Field(N, default=5), "secret_threshold": Field(N, default=3),
-            "pgp_keys": Field(FieldType.COMMA_STRING_SLICE), "backup": Field(B),
-            "require_verification": Field(B)}),
-        Path("rekey/update", {Op.UPDATE: rekey_update}, fields={"key": Field(S, sensitive=True),
-                                                                "nonce": Field(S, required=True)}),
-        Path("rekey/verify", {Op.READ: verify_get, Op.UPDATE: verify_update, Op.DELETE: verify_cancel},
-             fields={"key": Field(S, sensitive=True), "nonce": Field(S)}),
-        Path("generate-root/attempt", {Op.READ: gen_get, Op.UPDATE: gen_init, Op.DELETE: gen_cancel},
-             fields={"otp": Field(S), "pgp_key": Field(S)}),
-        Path("generate-root/update", {Op.UPDATE: gen_update}, fields={"key": Field(S, sensitive=True),
-                                                                      "nonce": Field(S, required=True)}),
+        Path("rekey/init", legacy_rekey, fields=rekey_init_fields),
+        Path("rekey/update", legacy_rekey_update, fields=share_fields),
+        Path("rekey/verify", legacy_verify, fields=verify_fields),
+        Path("rotate/root/init", rotate_root, fields=rekey_init_fields,
+             help_synopsis="Authenticated rotation of the unseal key shares (OpenBao 2.4+)."),
+        Path("rotate/root/update", rotate_root_update, fields=share_fields),
+        Path("rotate/root/verify", rotate_root_verify, fields=verify_fields),
+        Path("generate-root/attempt", legacy_gen, fields=gen_fields),
+        Path("generate-root/update", legacy_gen_update, fields=share_fields),
+        Path("generate-root-token/attempt", gen_token, fields=gen_fields,
+             help_synopsis="Authenticated root token generation (OpenBao 2.6+)."),
+        Path("generate-root-token/update", gen_token_update, fields=share_fields),
+        Path("decode-token", {Op.UPDATE: decode_token},
+             fields={"encoded_token": Field(S), "otp": Field(S, sensitive=True)}),
     ]

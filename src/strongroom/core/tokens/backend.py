@@ -139,10 +139,10 @@ def build(core: Core, config: BackendConfig) -> Backend:  # noqa: C901 - a route
                        role=role_name, bound_cidrs=list((role or {}).get("token_bound_cidrs") or []),
                        creation_time=now)
         token = await store.create(e, token_id=d.get("id") or None)
-        return _auth_response(token, e)
+        return _auth_response(token, e, now)
 
-    def _auth_response(token: str, e: TokenEntry) -> Response:
-        return Response(issued_auth=auth_block(token, e, now=clock.now()))
+    def _auth_response(token: str, e: TokenEntry, now: float) -> Response:
+        return Response(issued_auth=auth_block(token, e, now=now))
 
     async def h_create(req: Request, d: FieldData) -> Response:
         return await create(req, d, role_name=d.get("role_name"))
@@ -187,14 +187,17 @@ def build(core: Core, config: BackendConfig) -> Backend:  # noqa: C901 - a route
         if e.period:
             ttl = e.period
         else:
-            ttl = increment or e.ttl
+            # as Vault: no increment re-grants the TTL of the last renewal (or the creation TTL)
+            ttl = increment or int(e.internal.get("renewed_ttl", 0)) or e.ttl
             ttl = min(ttl, max(0, int(e.creation_time + max_ttl - now)))
         if e.explicit_max_ttl:
             ttl = min(ttl, max(0, int(e.creation_time + e.explicit_max_ttl - now)))
         e.expire_time = now + ttl
         e.last_renewal_time = now
+        if not e.period:
+            e.internal["renewed_ttl"] = ttl
         await store.update(e)
-        resp = _auth_response(token or "", e)
+        resp = _auth_response(token or "", e, now)
         if ttl < increment:
             resp.warnings.append(f"TTL of \"{ttl}s\" exceeded the effective max_ttl; TTL value is capped "
                                  "accordingly")
@@ -220,8 +223,10 @@ def build(core: Core, config: BackendConfig) -> Backend:  # noqa: C901 - a route
         await store.revoke_tree(me())
 
     async def revoke_accessor(req: Request, d: FieldData) -> None:
-        e, _ = await target(d, by="accessor")
-        await store.revoke_tree(e)
+        acc = d.get("accessor")
+        e = await store.lookup_accessor(acc) if acc else None
+        if e is not None:  # as OpenBao: revoking an unknown (e.g. already revoked) accessor succeeds
+            await store.revoke_tree(e)
 
     async def revoke_orphan(req: Request, d: FieldData) -> None:
         e, _ = await target(d)

@@ -35,33 +35,40 @@ class KV2:
         n = meta.current_version + 1
         await store.put_version(storage, path, n, data, created)
         deletion = self.deletion_time(created, config, meta)
+        oldest = meta.oldest_version
         _, to_prune = meta.add_version(created, deletion, config.max_versions)
         await store.put_meta(storage, path, meta)
         warnings: list[str] = []
         if to_prune:
             try:
-                await store.delete_versions(storage, path, upto=to_prune)
+                await store.prune_versions(storage, path, oldest, to_prune)
             except Exception as exc:  # the write landed; the next write sweeps what is left (as Vault does)
                 warnings.append(PRUNE_WARNING.format(type(exc).__name__))
         return meta.version_api(n), warnings
 
 
 def _cas_value(raw: Any) -> int:
-    """The cas option, decoded as loosely as Vault's mapstructure.WeakDecode does."""
+    """The cas option, decoded as OpenBao does: integers, integer strings (Go base prefixes allowed), booleans
+    and null (= 0). JSON numbers with a fraction or exponent are refused, as Go's json.Number.Int64 does."""
     if raw is None:
         return 0
     if isinstance(raw, bool):
         return int(raw)
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, float):
-        return int(raw)
     if isinstance(raw, str):
-        s = raw.strip()
+        s = raw
         if s == "":
             return 0
+        digits = s.lstrip("+-")
+        if not digits.isalnum():
+            raise InvalidRequest("error parsing check-and-set parameter")
         try:
-            return int(s, 0) if s[:2].lower() in ("0x", "0o", "0b") else int(s)
+            if digits[:2].lower() in ("0x", "0o", "0b"):
+                return int(s, 0)
+            if len(digits) > 1 and digits.startswith("0"):
+                return int(s, 8)  # Go's ParseInt(s, 0, 64) reads a leading 0 as octal
+            return int(s)
         except ValueError:
             pass
     raise InvalidRequest("error parsing check-and-set parameter")

@@ -14,6 +14,7 @@ is; hashing the secret path keeps those keys flat and unambiguous for any path.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -198,16 +199,27 @@ async def put_version(storage: Storage, path: str, n: int, data: dict[str, Any],
     await storage.put(_versions_prefix(path) + str(n), dumps(record))
 
 
-async def delete_versions(storage: Storage, path: str, which: set[int] | None = None, upto: int = 0) -> None:
-    """Deletes the data of the given versions, of every version <= upto, or (neither given) of all of them.
-    Listing the secret's version folder also sweeps entries a crashed earlier prune left behind."""
+async def delete_versions(storage: Storage, path: str, numbers: Iterable[int]) -> None:
+    prefix = _versions_prefix(path)
+    for n in numbers:
+        await storage.delete(prefix + str(n))
+
+
+async def prune_versions(storage: Storage, path: str, first: int, upto: int) -> None:
+    """Deletes versions first..upto, then keeps walking down while older entries still exist (left behind by
+    an earlier prune that failed half-way), as Vault does. Usually one delete and one get per write."""
+    await delete_versions(storage, path, range(max(first, 1), upto + 1))
+    prefix = _versions_prefix(path)
+    n = first - 1
+    while n > 0 and await storage.get(prefix + str(n)) is not None:
+        await storage.delete(prefix + str(n))
+        n -= 1
+
+
+async def delete_all_versions(storage: Storage, path: str) -> None:
     prefix = _versions_prefix(path)
     for name in await storage.list(prefix):
-        if not name.isdigit():
-            continue
-        n = int(name)
-        if (which is None and upto == 0) or (which is not None and n in which) or n <= upto:
-            await storage.delete(prefix + name)
+        await storage.delete(prefix + name)
 
 
 __all__ = [
@@ -216,6 +228,7 @@ __all__ = [
     "Config",
     "KeyMeta",
     "VersionMeta",
+    "delete_all_versions",
     "delete_meta",
     "delete_versions",
     "deletion_time",
@@ -223,6 +236,7 @@ __all__ = [
     "get_meta",
     "get_version",
     "list_meta",
+    "prune_versions",
     "put_config",
     "put_meta",
     "put_version",

@@ -52,7 +52,7 @@ class VersionRoutes:
             change(meta, config, versions)
             await store.put_meta(st, path, meta)  # metadata first: a crash leaves data, never a hole
             if verb == "destroy":
-                await store.delete_versions(st, path, which=set(versions))
+                await store.delete_versions(st, path, set(versions))
         await self.kv.changed(path)
         return None
 

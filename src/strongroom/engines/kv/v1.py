@@ -54,6 +54,8 @@ def build(config: BackendConfig) -> Backend:
         return await storage_of(req).get(d.get("path")) is not None
 
     async def read(req: Request, d: FieldData) -> Response | None:
+        if d.get("path") == "":
+            return None
         raw = await storage_of(req).get(d.get("path"))
         if raw is None:
             return None

@@ -11,7 +11,7 @@ from strongroom.engines.kv import _v2_store as store
 from strongroom.engines.kv._common import Clock, now_ns, storage_of
 from strongroom.engines.kv._v2_context import KV2
 from strongroom.engines.kv._v2_data import data_paths
-from strongroom.engines.kv._v2_metadata import metadata_paths
+from strongroom.engines.kv._v2_metadata import FIELDS, MetadataRoutes
 from strongroom.engines.kv._v2_versions import version_paths
 from strongroom.sdk import InvalidRequest, Operation, Request, Response
 from strongroom.sdk.framework import (
@@ -93,10 +93,17 @@ def config_path(kv: KV2) -> Path:
     )
 
 
-def invalid_path() -> Path:
-    """Everything else: Vault answers 404 with a warning pointing at the versioned API."""
+def invalid_path(meta: MetadataRoutes) -> Path:
+    """Everything else: Vault answers 404 with a warning pointing at the versioned API. A LIST of the bare
+    `metadata` root lists the mount, as Vault's HTTP layer adds the trailing slash LIST implies."""
 
     async def handler(req: Request, d: FieldData) -> Response | None:
+        if req.operation == Operation.LIST and req.path in ("metadata", "detailed-metadata"):
+            listing = FieldData({**req.data, "path": ""}, FIELDS)
+            listing.validate()
+            if req.path == "metadata":
+                return await meta.list_keys(req, listing)
+            return await meta.list_detailed(req, listing)
         if req.path in ROOTS:
             warning = "Non-listing operations on the root of a K/V v2 mount are not supported."
         else:
@@ -112,7 +119,8 @@ def invalid_path() -> Path:
 
 def build(config: BackendConfig, *, clock: Clock = now_ns) -> Backend:
     kv = KV2(on_change=config.on_change, clock=clock)
-    paths = [config_path(kv), *data_paths(kv), *metadata_paths(kv), *version_paths(kv), invalid_path()]
+    meta = MetadataRoutes(kv)
+    paths = [config_path(kv), *data_paths(kv), *meta.paths(), *version_paths(kv), invalid_path(meta)]
     return Backend(paths=paths, help=HELP)
 
 

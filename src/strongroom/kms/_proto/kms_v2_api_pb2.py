@@ -6,54 +6,49 @@
 # source: kms_v2_api.proto
 # Protobuf Python Version: 7.35.1
 """Generated protocol buffer code."""
+
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pool as _descriptor_pool
 from google.protobuf import runtime_version as _runtime_version
 from google.protobuf import symbol_database as _symbol_database
 from google.protobuf.internal import builder as _builder
-_runtime_version.ValidateProtobufRuntimeVersion(
-    _runtime_version.Domain.PUBLIC,
-    7,
-    35,
-    1,
-    '',
-    'kms_v2_api.proto'
-)
+
+_runtime_version.ValidateProtobufRuntimeVersion(_runtime_version.Domain.PUBLIC, 7, 35, 1, "", "kms_v2_api.proto")
 # @@protoc_insertion_point(imports)
 
 _sym_db = _symbol_database.Default()
 
 
-
-
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10kms_v2_api.proto\x12\x02v2\"\x0f\n\rStatusRequest\"B\n\x0eStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0f\n\x07healthz\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\xaf\x01\n\x0e\x44\x65\x63ryptRequest\x12\x12\n\nciphertext\x18\x01 \x01(\x0c\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x38\n\x0b\x61nnotations\x18\x04 \x03(\x0b\x32#.v2.DecryptRequest.AnnotationsEntry\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"$\n\x0f\x44\x65\x63ryptResponse\x12\x11\n\tplaintext\x18\x01 \x01(\x0c\"0\n\x0e\x45ncryptRequest\x12\x11\n\tplaintext\x18\x01 \x01(\x0c\x12\x0b\n\x03uid\x18\x02 \x01(\t\"\xa4\x01\n\x0f\x45ncryptResponse\x12\x12\n\nciphertext\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x39\n\x0b\x61nnotations\x18\x03 \x03(\x0b\x32$.v2.EncryptResponse.AnnotationsEntry\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x32\xb5\x01\n\x14KeyManagementService\x12\x31\n\x06Status\x12\x11.v2.StatusRequest\x1a\x12.v2.StatusResponse\"\x00\x12\x34\n\x07\x44\x65\x63rypt\x12\x12.v2.DecryptRequest\x1a\x13.v2.DecryptResponse\"\x00\x12\x34\n\x07\x45ncrypt\x12\x12.v2.EncryptRequest\x1a\x13.v2.EncryptResponse\"\x00\x42\x14Z\x12k8s.io/kms/apis/v2b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(
+    b'\n\x10kms_v2_api.proto\x12\x02v2"\x0f\n\rStatusRequest"B\n\x0eStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0f\n\x07healthz\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t"\xaf\x01\n\x0e\x44\x65\x63ryptRequest\x12\x12\n\nciphertext\x18\x01 \x01(\x0c\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x38\n\x0b\x61nnotations\x18\x04 \x03(\x0b\x32#.v2.DecryptRequest.AnnotationsEntry\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01"$\n\x0f\x44\x65\x63ryptResponse\x12\x11\n\tplaintext\x18\x01 \x01(\x0c"0\n\x0e\x45ncryptRequest\x12\x11\n\tplaintext\x18\x01 \x01(\x0c\x12\x0b\n\x03uid\x18\x02 \x01(\t"\xa4\x01\n\x0f\x45ncryptResponse\x12\x12\n\nciphertext\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x39\n\x0b\x61nnotations\x18\x03 \x03(\x0b\x32$.v2.EncryptResponse.AnnotationsEntry\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x32\xb5\x01\n\x14KeyManagementService\x12\x31\n\x06Status\x12\x11.v2.StatusRequest\x1a\x12.v2.StatusResponse"\x00\x12\x34\n\x07\x44\x65\x63rypt\x12\x12.v2.DecryptRequest\x1a\x13.v2.DecryptResponse"\x00\x12\x34\n\x07\x45ncrypt\x12\x12.v2.EncryptRequest\x1a\x13.v2.EncryptResponse"\x00\x42\x14Z\x12k8s.io/kms/apis/v2b\x06proto3'
+)
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kms_v2_api_pb2', _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "kms_v2_api_pb2", _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'Z\022k8s.io/kms/apis/v2'
-  _globals['_DECRYPTREQUEST_ANNOTATIONSENTRY']._loaded_options = None
-  _globals['_DECRYPTREQUEST_ANNOTATIONSENTRY']._serialized_options = b'8\001'
-  _globals['_ENCRYPTRESPONSE_ANNOTATIONSENTRY']._loaded_options = None
-  _globals['_ENCRYPTRESPONSE_ANNOTATIONSENTRY']._serialized_options = b'8\001'
-  _globals['_STATUSREQUEST']._serialized_start=24
-  _globals['_STATUSREQUEST']._serialized_end=39
-  _globals['_STATUSRESPONSE']._serialized_start=41
-  _globals['_STATUSRESPONSE']._serialized_end=107
-  _globals['_DECRYPTREQUEST']._serialized_start=110
-  _globals['_DECRYPTREQUEST']._serialized_end=285
-  _globals['_DECRYPTREQUEST_ANNOTATIONSENTRY']._serialized_start=235
-  _globals['_DECRYPTREQUEST_ANNOTATIONSENTRY']._serialized_end=285
-  _globals['_DECRYPTRESPONSE']._serialized_start=287
-  _globals['_DECRYPTRESPONSE']._serialized_end=323
-  _globals['_ENCRYPTREQUEST']._serialized_start=325
-  _globals['_ENCRYPTREQUEST']._serialized_end=373
-  _globals['_ENCRYPTRESPONSE']._serialized_start=376
-  _globals['_ENCRYPTRESPONSE']._serialized_end=540
-  _globals['_ENCRYPTRESPONSE_ANNOTATIONSENTRY']._serialized_start=235
-  _globals['_ENCRYPTRESPONSE_ANNOTATIONSENTRY']._serialized_end=285
-  _globals['_KEYMANAGEMENTSERVICE']._serialized_start=543
-  _globals['_KEYMANAGEMENTSERVICE']._serialized_end=724
+    _globals["DESCRIPTOR"]._loaded_options = None
+    _globals["DESCRIPTOR"]._serialized_options = b"Z\022k8s.io/kms/apis/v2"
+    _globals["_DECRYPTREQUEST_ANNOTATIONSENTRY"]._loaded_options = None
+    _globals["_DECRYPTREQUEST_ANNOTATIONSENTRY"]._serialized_options = b"8\001"
+    _globals["_ENCRYPTRESPONSE_ANNOTATIONSENTRY"]._loaded_options = None
+    _globals["_ENCRYPTRESPONSE_ANNOTATIONSENTRY"]._serialized_options = b"8\001"
+    _globals["_STATUSREQUEST"]._serialized_start = 24
+    _globals["_STATUSREQUEST"]._serialized_end = 39
+    _globals["_STATUSRESPONSE"]._serialized_start = 41
+    _globals["_STATUSRESPONSE"]._serialized_end = 107
+    _globals["_DECRYPTREQUEST"]._serialized_start = 110
+    _globals["_DECRYPTREQUEST"]._serialized_end = 285
+    _globals["_DECRYPTREQUEST_ANNOTATIONSENTRY"]._serialized_start = 235
+    _globals["_DECRYPTREQUEST_ANNOTATIONSENTRY"]._serialized_end = 285
+    _globals["_DECRYPTRESPONSE"]._serialized_start = 287
+    _globals["_DECRYPTRESPONSE"]._serialized_end = 323
+    _globals["_ENCRYPTREQUEST"]._serialized_start = 325
+    _globals["_ENCRYPTREQUEST"]._serialized_end = 373
+    _globals["_ENCRYPTRESPONSE"]._serialized_start = 376
+    _globals["_ENCRYPTRESPONSE"]._serialized_end = 540
+    _globals["_ENCRYPTRESPONSE_ANNOTATIONSENTRY"]._serialized_start = 235
+    _globals["_ENCRYPTRESPONSE_ANNOTATIONSENTRY"]._serialized_end = 285
+    _globals["_KEYMANAGEMENTSERVICE"]._serialized_start = 543
+    _globals["_KEYMANAGEMENTSERVICE"]._serialized_end = 724
 # @@protoc_insertion_point(module_scope)

@@ -20,7 +20,9 @@ class StatusResponse(_message.Message):
     version: str
     healthz: str
     key_id: str
-    def __init__(self, version: _Optional[str] = ..., healthz: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
+    def __init__(
+        self, version: _Optional[str] = ..., healthz: _Optional[str] = ..., key_id: _Optional[str] = ...
+    ) -> None: ...
 
 class DecryptRequest(_message.Message):
     __slots__ = ("ciphertext", "uid", "key_id", "annotations")
@@ -31,6 +33,7 @@ class DecryptRequest(_message.Message):
         key: str
         value: bytes
         def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+
     CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -39,7 +42,13 @@ class DecryptRequest(_message.Message):
     uid: str
     key_id: str
     annotations: _containers.ScalarMap[str, bytes]
-    def __init__(self, ciphertext: _Optional[bytes] = ..., uid: _Optional[str] = ..., key_id: _Optional[str] = ..., annotations: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+    def __init__(
+        self,
+        ciphertext: _Optional[bytes] = ...,
+        uid: _Optional[str] = ...,
+        key_id: _Optional[str] = ...,
+        annotations: _Optional[_Mapping[str, bytes]] = ...,
+    ) -> None: ...
 
 class DecryptResponse(_message.Message):
     __slots__ = ("plaintext",)
@@ -64,10 +73,16 @@ class EncryptResponse(_message.Message):
         key: str
         value: bytes
         def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+
     CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
     ciphertext: bytes
     key_id: str
     annotations: _containers.ScalarMap[str, bytes]
-    def __init__(self, ciphertext: _Optional[bytes] = ..., key_id: _Optional[str] = ..., annotations: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+    def __init__(
+        self,
+        ciphertext: _Optional[bytes] = ...,
+        key_id: _Optional[str] = ...,
+        annotations: _Optional[_Mapping[str, bytes]] = ...,
+    ) -> None: ...

@@ -6,40 +6,37 @@
 # source: kmsv2_encrypted_object.proto
 # Protobuf Python Version: 7.35.1
 """Generated protocol buffer code."""
+
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pool as _descriptor_pool
 from google.protobuf import runtime_version as _runtime_version
 from google.protobuf import symbol_database as _symbol_database
 from google.protobuf.internal import builder as _builder
+
 _runtime_version.ValidateProtobufRuntimeVersion(
-    _runtime_version.Domain.PUBLIC,
-    7,
-    35,
-    1,
-    '',
-    'kmsv2_encrypted_object.proto'
+    _runtime_version.Domain.PUBLIC, 7, 35, 1, "", "kmsv2_encrypted_object.proto"
 )
 # @@protoc_insertion_point(imports)
 
 _sym_db = _symbol_database.Default()
 
 
-
-
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ckmsv2_encrypted_object.proto\x12\x02v2\"\xfe\x01\n\x0f\x45ncryptedObject\x12\x15\n\rencryptedData\x18\x01 \x01(\x0c\x12\r\n\x05keyID\x18\x02 \x01(\t\x12\x1a\n\x12\x65ncryptedDEKSource\x18\x03 \x01(\x0c\x12\x39\n\x0b\x61nnotations\x18\x04 \x03(\x0b\x32$.v2.EncryptedObject.AnnotationsEntry\x12:\n\x16\x65ncryptedDEKSourceType\x18\x05 \x01(\x0e\x32\x1a.v2.EncryptedDEKSourceType\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01*N\n\x16\x45ncryptedDEKSourceType\x12\x0f\n\x0b\x41\x45S_GCM_KEY\x10\x00\x12#\n\x1fHKDF_SHA256_XNONCE_AES_GCM_SEED\x10\x01\x42>Z<k8s.io/apiserver/pkg/storage/value/encrypt/envelope/kmsv2/v2b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(
+    b'\n\x1ckmsv2_encrypted_object.proto\x12\x02v2"\xfe\x01\n\x0f\x45ncryptedObject\x12\x15\n\rencryptedData\x18\x01 \x01(\x0c\x12\r\n\x05keyID\x18\x02 \x01(\t\x12\x1a\n\x12\x65ncryptedDEKSource\x18\x03 \x01(\x0c\x12\x39\n\x0b\x61nnotations\x18\x04 \x03(\x0b\x32$.v2.EncryptedObject.AnnotationsEntry\x12:\n\x16\x65ncryptedDEKSourceType\x18\x05 \x01(\x0e\x32\x1a.v2.EncryptedDEKSourceType\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01*N\n\x16\x45ncryptedDEKSourceType\x12\x0f\n\x0b\x41\x45S_GCM_KEY\x10\x00\x12#\n\x1fHKDF_SHA256_XNONCE_AES_GCM_SEED\x10\x01\x42>Z<k8s.io/apiserver/pkg/storage/value/encrypt/envelope/kmsv2/v2b\x06proto3'
+)
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kmsv2_encrypted_object_pb2', _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "kmsv2_encrypted_object_pb2", _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'Z<k8s.io/apiserver/pkg/storage/value/encrypt/envelope/kmsv2/v2'
-  _globals['_ENCRYPTEDOBJECT_ANNOTATIONSENTRY']._loaded_options = None
-  _globals['_ENCRYPTEDOBJECT_ANNOTATIONSENTRY']._serialized_options = b'8\001'
-  _globals['_ENCRYPTEDDEKSOURCETYPE']._serialized_start=293
-  _globals['_ENCRYPTEDDEKSOURCETYPE']._serialized_end=371
-  _globals['_ENCRYPTEDOBJECT']._serialized_start=37
-  _globals['_ENCRYPTEDOBJECT']._serialized_end=291
-  _globals['_ENCRYPTEDOBJECT_ANNOTATIONSENTRY']._serialized_start=241
-  _globals['_ENCRYPTEDOBJECT_ANNOTATIONSENTRY']._serialized_end=291
+    _globals["DESCRIPTOR"]._loaded_options = None
+    _globals["DESCRIPTOR"]._serialized_options = b"Z<k8s.io/apiserver/pkg/storage/value/encrypt/envelope/kmsv2/v2"
+    _globals["_ENCRYPTEDOBJECT_ANNOTATIONSENTRY"]._loaded_options = None
+    _globals["_ENCRYPTEDOBJECT_ANNOTATIONSENTRY"]._serialized_options = b"8\001"
+    _globals["_ENCRYPTEDDEKSOURCETYPE"]._serialized_start = 293
+    _globals["_ENCRYPTEDDEKSOURCETYPE"]._serialized_end = 371
+    _globals["_ENCRYPTEDOBJECT"]._serialized_start = 37
+    _globals["_ENCRYPTEDOBJECT"]._serialized_end = 291
+    _globals["_ENCRYPTEDOBJECT_ANNOTATIONSENTRY"]._serialized_start = 241
+    _globals["_ENCRYPTEDOBJECT_ANNOTATIONSENTRY"]._serialized_end = 291
 # @@protoc_insertion_point(module_scope)

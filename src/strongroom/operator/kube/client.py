@@ -27,10 +27,7 @@ FIELD_MANAGER = "strongroom-operator"
 def load_config(kubeconfig: str | Path | None = None, context: str | None = None) -> KubeConfig:
     """In-cluster config when running in a pod, else the kubeconfig (explicit path, `KUBECONFIG`, ~/.kube/config)."""
     try:
-        if kubeconfig:
-            cfg = KubeConfig.from_file(kubeconfig)
-        else:
-            cfg = KubeConfig.from_env()
+        cfg = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
     except ConfigError as exc:
         raise errors.KubeError(f"no usable Kubernetes configuration: {exc}") from exc
     if context:

@@ -45,8 +45,9 @@ class StatusWriter:
         self.kube, self.kind = kube, kind
 
     async def write(self, obj: Obj, type_: str, ok: bool, *, reason: str = "", message: str = "",
-                    extra: dict[str, Any] | None = None) -> bool:
-        """Set condition `type_` and observedGeneration; returns True when a write was needed."""
+                    extra: dict[str, Any] | None = None) -> Obj | None:
+        """Set condition `type_` and observedGeneration. Returns the server's updated object when a write was
+        needed (give it to `Informer.remember`), None when the status was already right."""
         status = obj.get("status") or {}
         old = status.get("conditions") or []
         new = set_condition(old, type_, ok, reason=reason, message=message)
@@ -54,9 +55,7 @@ class StatusWriter:
         extra = extra or {}
         if (not condition_changed(old, new) and status.get("observedGeneration") == generation
                 and all(status.get(k) == v for k, v in extra.items())):
-            return False
+            return None
         patch: dict[str, Any] = {"conditions": new, "observedGeneration": generation, **extra}
         meta = obj["metadata"]
-        updated = await self.kube.patch_status(self.kind, meta["name"], patch, meta.get("namespace"))
-        obj["status"] = updated.get("status", patch)
-        return True
+        return await self.kube.patch_status(self.kind, meta["name"], patch, meta.get("namespace"))

@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 Handler = Callable[[str, Obj], None]  # (ADDED | MODIFIED | DELETED, object)
 
 
+def _rv(obj: Obj) -> int:
+    try:
+        return int(obj.get("metadata", {}).get("resourceVersion") or 0)
+    except ValueError:  # resourceVersions are opaque; real servers use integers, we only compare if they are
+        return 0
+
+
 def object_key(obj: Obj) -> str:
     """'namespace/name' (or 'name' for cluster-scoped objects): the work-queue key."""
     meta = obj.get("metadata", {})
@@ -50,6 +57,22 @@ class Informer:
 
     def items(self) -> list[Obj]:
         return list(self.cache.values())
+
+    def remember(self, obj: Obj, based_on: str | None = None) -> None:
+        """Write-through after our own write: cache the server's answer now, so the echo of our write (same
+        resourceVersion) arriving on the watch is recognised and does not trigger another reconcile.
+
+        `based_on` is the resourceVersion our write started from; if the cache had moved past it meanwhile
+        (someone else changed the object), handlers are told, since the watch event for that change may now be
+        skipped as older than the cache."""
+        key = object_key(obj)
+        old = self.cache.get(key)
+        if old is not None and _rv(old) > _rv(obj) > 0:
+            return
+        self.cache[key] = obj
+        old_rv = (old or {}).get("metadata", {}).get("resourceVersion")
+        if based_on is not None and old is not None and old_rv != based_on:
+            self._notify("MODIFIED", obj)
 
     def _notify(self, typ: str, obj: Obj) -> None:
         for handler in self.handlers:
@@ -86,8 +109,9 @@ class Informer:
             self.cache.pop(key, None)
         else:
             old = self.cache.get(key)
-            if old is not None and old.get("metadata", {}).get("resourceVersion") == rv:
-                return
+            if old is not None and (old.get("metadata", {}).get("resourceVersion") == rv
+                                    or 0 < _rv(obj) < _rv(old)):
+                return  # the echo of our own write, or older than what we already hold
             self.cache[key] = obj
         self._notify(typ, obj)
 

@@ -49,9 +49,7 @@ def _provider_name(provider: Any) -> str:
 def _not_covered(check: Check, ctx: Context) -> Iterator[Finding]:
     for obj in _encryption_configs(ctx):
         if _secrets_entry(obj) is None:
-            yield check.finding(
-                obj, f"{obj.ref} has no resources entry for secrets: they are stored in plaintext"
-            )
+            yield check.finding(obj, f"{obj.ref} has no resources entry for secrets: they are stored in plaintext")
 
 
 def _identity_first(check: Check, ctx: Context) -> Iterator[Finding]:
@@ -59,9 +57,7 @@ def _identity_first(check: Check, ctx: Context) -> Iterator[Finding]:
         entry = _secrets_entry(obj)
         providers = _list(entry.get("providers")) if entry else []
         if providers and _provider_name(providers[0]) == "identity":
-            yield check.finding(
-                obj, f"{obj.ref} lists identity first for secrets: new writes are not encrypted"
-            )
+            yield check.finding(obj, f"{obj.ref} lists identity first for secrets: new writes are not encrypted")
 
 
 def _aescbc(check: Check, ctx: Context) -> Iterator[Finding]:
@@ -71,8 +67,7 @@ def _aescbc(check: Check, ctx: Context) -> Iterator[Finding]:
         if providers and _provider_name(providers[0]) == "aescbc":
             yield check.finding(
                 obj,
-                f"{obj.ref} encrypts secrets with aescbc (padding-oracle prone, "
-                "not recommended by Kubernetes)",
+                f"{obj.ref} encrypts secrets with aescbc (padding-oracle prone, not recommended by Kubernetes)",
             )
 
 
@@ -102,9 +97,7 @@ def _weak_keys(check: Check, ctx: Context) -> Iterator[Finding]:
                 for key in _list(_dict(_dict(provider)[name]).get("keys")):
                     problem = _key_problem(name, _dict(key).get("secret"))
                     if problem:
-                        yield check.finding(
-                            obj, f"{obj.ref}: {name} key {_dict(key).get('name')!r} {problem}"
-                        )
+                        yield check.finding(obj, f"{obj.ref}: {name} key {_dict(key).get('name')!r} {problem}")
 
 
 def _kms_v1(check: Check, ctx: Context) -> Iterator[Finding]:
@@ -163,9 +156,7 @@ def _audit_body(check: Check, ctx: Context) -> Iterator[Finding]:
     for obj in _audit_policies(ctx):
         body, _ = _audit_walk(obj)
         if body:
-            yield check.finding(
-                obj, f"{obj.ref}: {'; '.join(body)}, writing Secret values into the audit log"
-            )
+            yield check.finding(obj, f"{obj.ref}: {'; '.join(body)}, writing Secret values into the audit log")
 
 
 def _audit_missing(check: Check, ctx: Context) -> Iterator[Finding]:

@@ -49,9 +49,7 @@ def _cluster_sa(check: Check, ctx: Context) -> Iterator[Finding]:
             if s.kind != "ServiceAccount" or _system_ns(s.namespace):
                 continue
             sev = Severity.HIGH if s.name == "default" else check.severity
-            yield check.finding(
-                b.obj, f"{b.obj.ref} grants {b.role_kind} {b.role_name} cluster-wide to {s}", sev
-            )
+            yield check.finding(b.obj, f"{b.obj.ref} grants {b.role_kind} {b.role_name} cluster-wide to {s}", sev)
 
 
 def _default_sa(check: Check, ctx: Context) -> Iterator[Finding]:
@@ -83,9 +81,7 @@ def _broad_group(check: Check, ctx: Context) -> Iterator[Finding]:
                 continue
             if not b.cluster_wide and sev > Severity.MEDIUM:
                 sev = Severity(sev - 1)
-            yield check.finding(
-                b.obj, f"{b.obj.ref} grants {b.role_kind} {b.role_name} ({b.scope()}) to {s}", sev
-            )
+            yield check.finding(b.obj, f"{b.obj.ref} grants {b.role_kind} {b.role_name} ({b.scope()}) to {s}", sev)
 
 
 def _admin_roles(check: Check, ctx: Context) -> Iterator[Finding]:

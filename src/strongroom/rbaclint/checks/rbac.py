@@ -21,9 +21,7 @@ _SAFE_GROUP_ROLES = frozenset(
 def _user_roles(ctx: Context) -> Iterator[Role]:
     """Roles written by people: skip the apiserver's bootstrap roles and `system:` roles of a cluster dump."""
     for role in ctx.rbac.roles.values():
-        if role.builtin or (
-            role.obj is not None and role.obj.from_cluster and role.name.startswith("system:")
-        ):
+        if role.builtin or (role.obj is not None and role.obj.from_cluster and role.name.startswith("system:")):
             continue
         yield role
 
@@ -159,9 +157,7 @@ CHECKS = [
         "Grant only `get` with `resourceNames: [the-secret]`; list/watch return every Secret's values.",
         _rule_check(_secrets_list_watch),
         _role("lister", "- apiGroups: ['']\n  resources: [secrets]\n  verbs: [list]\n"),
-        _role(
-            "lister", "- apiGroups: ['']\n  resources: [secrets]\n  resourceNames: [app-db]\n  verbs: [get]\n"
-        ),
+        _role("lister", "- apiGroups: ['']\n  resources: [secrets]\n  resourceNames: [app-db]\n  verbs: [get]\n"),
     ),
     Check(
         "secrets-get-unnamed",
@@ -170,9 +166,7 @@ CHECKS = [
         "Add `resourceNames:` listing the Secrets this role really needs.",
         _rule_check(_secrets_get_all),
         _role("getter", "- apiGroups: ['']\n  resources: [secrets]\n  verbs: [get]\n"),
-        _role(
-            "getter", "- apiGroups: ['']\n  resources: [secrets]\n  resourceNames: [tls]\n  verbs: [get]\n"
-        ),
+        _role("getter", "- apiGroups: ['']\n  resources: [secrets]\n  resourceNames: [tls]\n  verbs: [get]\n"),
     ),
     Check(
         "create-workloads",
@@ -212,8 +206,7 @@ CHECKS = [
         _rule_check(_escalate_bind),
         _cr(
             "rbac-manager",
-            "- apiGroups: [rbac.authorization.k8s.io]\n  resources: [clusterroles]\n"
-            "  verbs: [bind, escalate]\n",
+            "- apiGroups: [rbac.authorization.k8s.io]\n  resources: [clusterroles]\n  verbs: [bind, escalate]\n",
         ),
         _cr(
             "rbac-manager",

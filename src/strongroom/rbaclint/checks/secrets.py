@@ -43,9 +43,7 @@ def _committed(check: Check, ctx: Context) -> Iterator[Finding]:
             continue
         keys = _literal_keys(obj)
         if keys:
-            yield check.finding(
-                obj, f"{obj.ref} holds literal values for key(s) {', '.join(keys)} in a manifest"
-            )
+            yield check.finding(obj, f"{obj.ref} holds literal values for key(s) {', '.join(keys)} in a manifest")
 
 
 def _netpol(check: Check, ctx: Context) -> Iterator[Finding]:
@@ -61,9 +59,7 @@ def _netpol(check: Check, ctx: Context) -> Iterator[Finding]:
     namespaces = {o.name: o for o in ctx.kind("Namespace")}
     for ns, obj in sorted(first.items()):
         anchor = namespaces.get(ns, obj)
-        yield check.finding(
-            anchor, f"namespace {ns} holds {counts[ns]} Secret object(s) but has no NetworkPolicy"
-        )
+        yield check.finding(anchor, f"namespace {ns} holds {counts[ns]} Secret object(s) but has no NetworkPolicy")
 
 
 CHECKS = [

@@ -44,11 +44,7 @@ def pod_specs(ctx: Context) -> Iterator[tuple[K8sObject, dict[str, Any]]]:
     for obj in ctx.kind("Pod"):
         yield obj, _dict(obj.raw.get("spec"))
     for obj in ctx.kind(*_TEMPLATE_KINDS):
-        spec = (
-            obj.raw.get("template")
-            if obj.kind == "PodTemplate"
-            else _dict(obj.raw.get("spec")).get("template")
-        )
+        spec = obj.raw.get("template") if obj.kind == "PodTemplate" else _dict(obj.raw.get("spec")).get("template")
         yield obj, _dict(_dict(spec).get("spec"))
     for obj in ctx.kind("CronJob"):
         job = _dict(_dict(obj.raw.get("spec")).get("jobTemplate"))
@@ -79,9 +75,7 @@ def _automount(check: Check, ctx: Context) -> Iterator[Finding]:
             and sa.raw.get("automountServiceAccountToken") is False
         ):
             continue
-        yield check.finding(
-            obj, f"{obj.ref} mounts a token for service account {sa_name} into every container"
-        )
+        yield check.finding(obj, f"{obj.ref} mounts a token for service account {sa_name} into every container")
 
 
 def _secret_env(check: Check, ctx: Context) -> Iterator[Finding]:
@@ -97,9 +91,7 @@ def _secret_env(check: Check, ctx: Context) -> Iterator[Finding]:
                 if ref:
                     names.append(f"{c.get('name')}: envFrom secret {ref.get('name')}")
         if names:
-            yield check.finding(
-                obj, f"{obj.ref} passes Secrets through environment variables ({'; '.join(names)})"
-            )
+            yield check.finding(obj, f"{obj.ref} passes Secrets through environment variables ({'; '.join(names)})")
 
 
 def _too_open(mode: Any) -> bool:
@@ -138,9 +130,7 @@ def _sensitive(path: str) -> bool:
     norm = posixpath.normpath(path)
     if norm in ("/", "//"):
         return True
-    return any(
-        d == norm or d.startswith(norm.rstrip("/") + "/") or norm.startswith(d + "/") for d in _SENSITIVE_DIRS
-    )
+    return any(d == norm or d.startswith(norm.rstrip("/") + "/") or norm.startswith(d + "/") for d in _SENSITIVE_DIRS)
 
 
 def _hostpath(check: Check, ctx: Context) -> Iterator[Finding]:
@@ -175,9 +165,7 @@ CHECKS = [
         "Mount the Secret as a volume (files are not inherited by child processes or crash dumps).",
         _secret_env,
         _pod(
-            _C
-            + "    env:\n    - name: DB_PASSWORD\n      valueFrom:\n"
-            + "        secretKeyRef: {name: db, key: pw}\n"
+            _C + "    env:\n    - name: DB_PASSWORD\n      valueFrom:\n" + "        secretKeyRef: {name: db, key: pw}\n"
         ),
         _pod(
             _C + "    volumeMounts:\n    - {name: db, mountPath: /run/db, readOnly: true}\n"

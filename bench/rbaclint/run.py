@@ -1,0 +1,129 @@
+"""Benchmark `strongroom lint` on a generated 10,000-object cluster dump (JSON and YAML), next to an anchor.
+
+Each run is a fresh process (so import time counts, as a user sees it); peak memory is the child's max RSS from
+wait4(). The anchor is checkov's Kubernetes framework when a `checkov` executable is found (`--checkov PATH`, or
+on PATH); it gets the same objects as a multi-document YAML file because it does not read `List` objects, and
+a smaller dump (`--anchor-objects`, default 1,000) because it needs minutes for 10,000; both tools run on that
+same file for the ratio.
+
+    .venv/bin/python bench/rbaclint/run.py                # 10,000 objects, 3 runs each, best and median
+    .venv/bin/python bench/rbaclint/run.py --checkov /tmp/anchor-checkov/bin/checkov
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.rbaclint.clustergen import generate  # noqa: E402
+
+STRONGROOM = str(ROOT / ".venv" / "bin" / "strongroom")
+
+
+def measure(cmd: list[str]) -> tuple[float, float, int]:
+    """(seconds, peak RSS in MiB, exit code) of one fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024, proc.returncode
+
+
+def bench(name: str, cmd: list[str], repeat: int) -> dict[str, float]:
+    runs = [measure(cmd) for _ in range(repeat)]
+    times = [r[0] for r in runs]
+    row = {
+        "best_s": min(times),
+        "median_s": statistics.median(times),
+        "peak_mib": max(r[1] for r in runs),
+        "exit": runs[-1][2],
+    }
+    print(
+        f"{name:<42} best {row['best_s']:6.2f} s  median {row['median_s']:6.2f} s  "
+        f"peak {row['peak_mib']:6.0f} MiB  exit {row['exit']}",
+        flush=True,
+    )
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--checkov", default=shutil.which("checkov"), help="checkov executable (anchor)")
+    parser.add_argument("--anchor-objects", type=int, default=1_000)
+    args = parser.parse_args()
+
+    data = generate(args.objects)
+    with tempfile.TemporaryDirectory() as tmp:
+        dump_json = Path(tmp) / "dump.json"
+        dump_yaml = Path(tmp) / "dump.yaml"
+        multi_yaml = Path(tmp) / "multi.yaml"
+        dump_json.write_bytes(orjson.dumps(data))
+        dump_yaml.write_text(yaml.safe_dump(data, sort_keys=False))
+        multi_yaml.write_text(yaml.safe_dump_all(data["items"], sort_keys=False))
+        print(
+            f"{len(data['items'])} objects; JSON {dump_json.stat().st_size / 1e6:.1f} MB, "
+            f"YAML {dump_yaml.stat().st_size / 1e6:.1f} MB; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}"
+        )
+        ours = {
+            "json": bench(
+                "strongroom lint dump.json", [STRONGROOM, "lint", str(dump_json), "--format", "json"], args.repeat
+            ),
+            "yaml": bench(
+                "strongroom lint dump.yaml", [STRONGROOM, "lint", str(dump_yaml), "--format", "json"], args.repeat
+            ),
+            "multi": bench(
+                "strongroom lint multi.yaml (multi-doc)",
+                [STRONGROOM, "lint", str(multi_yaml), "--format", "json"],
+                args.repeat,
+            ),
+        }
+        bench(
+            "strongroom lint --format sarif dump.json",
+            [STRONGROOM, "lint", str(dump_json), "--format", "sarif"],
+            args.repeat,
+        )
+        bench(
+            "strongroom lint who-can read secret/db",
+            [STRONGROOM, "lint", "who-can", "read", "secret/db", "-n", "ns-0001", str(dump_json), "--format", "json"],
+            args.repeat,
+        )
+        bench("strongroom lint unused", [STRONGROOM, "lint", "unused", str(dump_json), "--format", "json"], args.repeat)
+        if args.checkov:
+            small = Path(tmp) / "anchor.yaml"
+            small.write_text(yaml.safe_dump_all(generate(args.anchor_objects)["items"], sort_keys=False))
+            label = f"({args.anchor_objects} objects, multi-doc YAML)"
+            mine = bench(f"strongroom lint {label}", [STRONGROOM, "lint", str(small), "--format", "json"], args.repeat)
+            anchor = bench(
+                f"anchor: checkov -f {label}",
+                [args.checkov, "-f", str(small), "--framework", "kubernetes", "--quiet", "--compact", "-o", "json"],
+                1,
+            )
+            print(
+                f"ratio checkov / strongroom on the same file: {anchor['best_s'] / mine['best_s']:.1f}x time, "
+                f"{anchor['peak_mib'] / mine['peak_mib']:.1f}x peak memory"
+            )
+        else:
+            print("anchor: none (no checkov executable; pass --checkov PATH)")
+        target = 5.0
+        verdict = "OK" if ours["json"]["best_s"] < target and ours["yaml"]["best_s"] < target else "SLOW"
+        print(f"target < {target:.0f} s for {args.objects} objects: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""The sealing key registry: keys live in `kubernetes.io/tls` Secrets labelled
+`sealedsecrets.bitnami.com/sealed-secrets-key=active` in the controller's namespace, as upstream stores them, so
+an upstream controller and `kubeseal --recovery-unseal` can use our keys and we can use theirs.
+
+Newest key (by certificate NotBefore, or Secret creationTimestamp) seals; every active key unseals. Renewal
+appends a key every `renew_period` (30 days by default); keys are never deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from strongroom.crypto.errors import CryptoError
+from strongroom.crypto.hybrid import RSAPrivateKey, key_fingerprint, load_rsa_private_key
+from strongroom.operator.kube import Kube, KubeError, NotFound, Obj, kinds
+from strongroom.sealing import (
+    DEFAULT_KEY_BITS,
+    DEFAULT_KEY_PREFIX,
+    LABEL_SEALING_KEY,
+    SealingError,
+    certificate_not_before,
+    generate_key_pair,
+    key_pair_secret,
+)
+
+log = logging.getLogger(__name__)
+DEFAULT_RENEW_PERIOD = dt.timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class SealingKey:
+    """One key pair. `repr` never shows the private key."""
+
+    secret_name: str
+    private_key: RSAPrivateKey
+    certificate_pem: bytes
+    fingerprint: str
+    not_before: dt.datetime
+    created: str
+
+    def __repr__(self) -> str:
+        return f"SealingKey({self.secret_name!r}, {self.fingerprint}, not_before={self.not_before.isoformat()})"
+
+
+def key_from_secret(secret: Obj) -> SealingKey:
+    """Parse a key Secret; raises SealingError with a message naming the Secret, never its content."""
+    name = secret.get("metadata", {}).get("name", "?")
+    data = secret.get("data") or {}
+    try:
+        pem = base64.b64decode(data["tls.key"], validate=True)
+        cert = base64.b64decode(data["tls.crt"], validate=True)
+        key = load_rsa_private_key(pem)
+        return SealingKey(name, key, cert, key_fingerprint(key.public_key()), certificate_not_before(cert),
+                          secret.get("metadata", {}).get("creationTimestamp") or "")
+    except (KeyError, binascii.Error, ValueError, CryptoError, SealingError) as exc:
+        raise SealingError(f"key Secret {name!r} is not a usable RSA key pair ({type(exc).__name__})") from None
+
+
+class KeyRegistry:
+    def __init__(self, kube: Kube, namespace: str, *, prefix: str = DEFAULT_KEY_PREFIX,
+                 bits: int = DEFAULT_KEY_BITS, renew_period: dt.timedelta | None = DEFAULT_RENEW_PERIOD,
+                 cutoff: dt.datetime | None = None, order_by: str = "CertNotBefore",
+                 labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None,
+                 common_name: str = "", reload_interval: float = 30.0) -> None:
+        if order_by not in ("CertNotBefore", "SecretCreationTimestamp"):
+            raise ValueError("order_by must be CertNotBefore or SecretCreationTimestamp")
+        self.kube, self.namespace, self.prefix, self.bits = kube, namespace, prefix, bits
+        self.renew_period, self.cutoff, self.order_by = renew_period, cutoff, order_by
+        self.labels, self.annotations, self.common_name = labels or {}, annotations or {}, common_name
+        self.reload_interval = reload_interval
+        self.keys: list[SealingKey] = []  # newest first
+        self.version = 0  # bumps whenever the key set changes
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+        self.loaded = asyncio.Event()  # set by the leader once keys are loaded (and a first one made)
+
+    # -- reading --------------------------------------------------------------------------------------
+    @property
+    def latest(self) -> SealingKey | None:
+        return self.keys[0] if self.keys else None
+
+    def private_keys(self) -> list[RSAPrivateKey]:
+        return [k.private_key for k in self.keys]
+
+    def _sort_key(self, key: SealingKey) -> Any:
+        return key.not_before if self.order_by == "CertNotBefore" else key.created
+
+    def _set(self, keys: list[SealingKey]) -> None:
+        keys = sorted({k.fingerprint: k for k in keys}.values(), key=self._sort_key, reverse=True)
+        if [k.fingerprint for k in keys] != [k.fingerprint for k in self.keys]:
+            self.version += 1
+        self.keys = keys
+
+    async def load(self) -> None:
+        """(Re)read every active key Secret, plus the legacy Secret named exactly `prefix`."""
+        items, _ = await self.kube.list(kinds.SECRET, self.namespace, {LABEL_SEALING_KEY: "active"})
+        with contextlib.suppress(NotFound):
+            items.append(await self.kube.get(kinds.SECRET, self.prefix, self.namespace))
+        keys = []
+        for secret in items:
+            try:
+                keys.append(key_from_secret(secret))
+            except SealingError as exc:
+                log.warning("skipping %s", exc)
+        self._set(keys)
+        self._loaded_at = time.monotonic()
+
+    async def maybe_reload(self) -> None:
+        """Pick up keys added by another replica or a restore, at most every `reload_interval` seconds."""
+        if time.monotonic() - self._loaded_at > self.reload_interval:
+            try:
+                await self.load()
+            except KubeError as exc:
+                log.warning("could not reload sealing keys: %s", exc)
+
+    # -- writing --------------------------------------------------------------------------------------
+    async def rotate(self) -> SealingKey:
+        """Generate a new key now, store it as a Secret, make it the sealing key. Old keys stay."""
+        async with self._lock:
+            key, cert = await asyncio.to_thread(generate_key_pair, self.bits, common_name=self.common_name)
+            body = key_pair_secret(key, cert, namespace=self.namespace, prefix=self.prefix, labels=self.labels,
+                                   annotations=self.annotations)
+            body.pop("apiVersion", None), body.pop("kind", None)
+            created = await self.kube.create(kinds.SECRET, body)
+            new = key_from_secret(created)
+            self._set([new, *self.keys])
+            log.info("new sealing key %s (%s)", new.secret_name, new.fingerprint)
+            return new
+
+    def due_in(self, now: dt.datetime | None = None) -> float | None:
+        """Seconds until the next renewal (0 = now), or None when renewal is off and a key exists."""
+        now = now or dt.datetime.now(dt.UTC)
+        latest = self.latest
+        if latest is None:
+            return 0.0
+        if self.cutoff is not None and latest.not_before < self.cutoff:
+            return 0.0
+        if not self.renew_period:
+            return None
+        return max(0.0, (latest.not_before + self.renew_period - now).total_seconds())
+
+    async def ensure_key(self) -> None:
+        """At start: a first key if there is none, a new one if the latest is older than the cutoff."""
+        latest = self.latest
+        if latest is None or (self.cutoff is not None and latest.not_before < self.cutoff):
+            await self.rotate()
+
+    async def renewal_loop(self, on_change: Callable[[], None] | None = None) -> None:
+        """Leader task: rotate whenever the latest key is `renew_period` old; between times re-read the key
+        Secrets every `reload_interval` (keys restored or rotated from the CLI) and call `on_change`."""
+        while True:
+            delay = self.due_in()
+            if delay is None or delay > 0:
+                await asyncio.sleep(self.reload_interval if delay is None else min(delay, self.reload_interval))
+                before = self.version
+                await self.maybe_reload()
+                if on_change is not None and self.version != before:
+                    on_change()
+                continue
+            try:
+                await self.rotate()
+                if on_change is not None:
+                    on_change()
+            except KubeError as exc:
+                log.warning("key renewal failed, retrying in 60s: %s", exc)
+                await asyncio.sleep(60)
