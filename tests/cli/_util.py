@@ -25,7 +25,7 @@ VOLATILE = {
     "build_date", "commit_date", "storage_type", "keys", "keys_base64", "unseal_keys_b64",
     "unseal_keys_hex", "root_token", "otp", "encoded_token", "encoded_root_token", "token", "wrapped_accessor",
     "uuid", "running_plugin_version", "plugin_version", "running_sha256", "last_renewal_time",
-    "server_time_utc", "deletion_time_set", "encryptions", "deprecation_status", "last_renewal",
+    "server_time_utc", "deletion_time", "encryptions", "deprecation_status", "last_renewal",
 }
 # seconds that tick while a request is in flight
 APPROX = {"ttl", "lease_duration", "creation_ttl"}

@@ -61,8 +61,8 @@ def test_secrets_enable_list_tune_disable(pair):
     for s in pair:
         bao(s, "secrets", "tune", "-default-lease-ttl=1h", "-max-lease-ttl=2h", "-description=tuned", f"{p1}/")
     both(sr, ob, "read", f"sys/mounts/{p1}/tune")
-    ours, theirs = both_text(sr, ob, "secrets", "tune", "-default-lease-ttl=bogus", f"{p1}/")
-    assert "Error" in ours and "Error" in theirs
+    ours, theirs = both_text(sr, ob, "write", f"sys/mounts/{p1}/tune", "default_lease_ttl=bogus")
+    assert "Code: 400" in ours and "Code: 400" in theirs
     for p in (p1, p2):
         assert both_text(sr, ob, "secrets", "disable", f"{p}/")[0] == \
             f"Success! Disabled the secrets engine (if it existed) at: {p}/\n"
@@ -104,13 +104,12 @@ def test_kv_put_get_patch_metadata(pair):
         assert name in bao_json(s, "kv", "list", "secret/")
     ours, theirs = both_text(sr, ob, "kv", "get", f"secret/{uid('missing-')}")
     assert ours.startswith("No value found at secret/data/") and theirs.startswith("No value found at")
-    both(sr, ob, "kv", "metadata", "delete", f"secret/{name}")
-    both_text(sr, ob, "kv", "get", f"secret/{name}")
+    ours, theirs = both_text(sr, ob, "kv", "metadata", "delete", f"secret/{name}")
+    assert ours == theirs == f"Success! Data deleted (if it existed) at: secret/metadata/{name}\n"
+    ours, theirs = both_text(sr, ob, "kv", "get", f"secret/{name}")
+    assert ours == theirs
 
 
-@pytest.mark.xfail(strict=True, reason="KV v2 metadata lacks OpenBao's current_metadata_version and "
-                   "metadata_cas_required, and `metadata put` does not bump updated_time (see "
-                   "/tmp/lead-requests.md)")
 def test_kv_metadata_matches_openbao(pair):
     sr, ob = pair
     name = uid("meta-")
@@ -157,12 +156,27 @@ def test_kv_v1(pair):
         bao(s, "secrets", "enable", f"-path={mount}", "kv")
     try:
         both_text(sr, ob, "kv", "put", f"{mount}/app", "a=1")
-        both(sr, ob, "kv", "get", f"{mount}/app")
+        both(sr, ob, "kv", "get", f"{mount}/app", ignore=("lease_id",))
         both(sr, ob, "kv", "list", f"{mount}/")
         assert both_text(sr, ob, "kv", "delete", f"{mount}/app")[0] == \
             f"Success! Data deleted (if it existed) at: {mount}/app\n"
         ours, theirs = both_text(sr, ob, "kv", "get", f"{mount}/app")
         assert ours == theirs
+    finally:
+        for s in pair:
+            bao(s, "secrets", "disable", mount)
+
+
+@pytest.mark.xfail(strict=True, reason="KV v1 reads get a lease_id: the core registers a lease for a SecretInfo "
+                   "type the engine never declared (core/expiration; see /tmp/lead-requests.md)")
+def test_kv_v1_read_has_no_lease(pair):
+    sr, ob = pair
+    mount = uid("v1l-")
+    for s in pair:
+        bao(s, "secrets", "enable", f"-path={mount}", "kv")
+        bao(s, "kv", "put", f"{mount}/app", "a=1")
+    try:
+        both(sr, ob, "kv", "get", f"{mount}/app")
     finally:
         for s in pair:
             bao(s, "secrets", "disable", mount)

@@ -205,3 +205,26 @@ def test_keyring_file_is_private_and_versions_grow(keyring_file: Path) -> None:
     info = kr.info(keyring_file)
     assert info["primary"] == 3 and info["versions"] == [1, 2, 3]
     assert "secret" not in str(info)
+
+
+def test_key_id_changes_exactly_with_the_kek_version(keyring_plugin: PluginServer, keyring_file: Path) -> None:
+    """Staged add keeps the key_id; promote changes it; restoring an old backup (A -> B -> A) gives a new id."""
+    import json
+
+    with _client(keyring_plugin) as c:
+        a = c.status().key_id
+        backup = keyring_file.read_bytes()
+        kr.rotate(keyring_file, promote=False)
+        assert c.status().key_id == a
+        kr.promote(keyring_file)
+        b = c.status().key_id
+        assert b != a
+        old_seed = c.encrypt(b"o" * 32)
+        keyring_file.write_bytes(backup)  # operator restores yesterday's keyring: version 1 is primary again
+        doc = json.loads(backup)
+        assert doc["primary"] == 1
+        back = c.status().key_id
+        assert back not in (a, b) and back.startswith(a) and back.endswith("_001")
+        with pytest.raises(grpc.RpcError) as err:  # the restored file lacks version 2
+            c.decrypt(old_seed.ciphertext, old_seed.key_id, dict(old_seed.annotations))
+        assert "no version 2" in err.value.details()

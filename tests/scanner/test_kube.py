@@ -75,3 +75,14 @@ def test_helm_templates_and_values_references() -> None:
     assert S.scan_text(tpl, "templates/secret.yaml") == []
     values = f"db:\n  password: {PASSWORD}\n  passwordSecretRef: db-creds\n"
     assert [f.line for f in S.scan_text(values, "values.yaml")] == [2]
+
+
+def test_kubectl_list_output_from_stdin_style_text() -> None:
+    listing = (
+        "apiVersion: v1\nitems:\n- apiVersion: v1\n  data:\n"
+        f"    token: {b64('Qm3xT7pLw9Zc4Vb8Nk2Rj6Hd')}\n  kind: Secret\n  metadata:\n    name: a\n"
+        "- apiVersion: v1\n  data:\n"
+        f"    ca.crt: {b64('-----BEGIN CERTIFICATE-----')}\n  kind: Secret\n  metadata:\n    name: b\n"
+        "kind: List\n"
+    )
+    assert [(f.rule_id, f.line) for f in S.scan_text(listing, "<stdin>")] == [("generic-secret", 5)]

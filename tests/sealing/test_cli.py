@@ -252,3 +252,35 @@ def test_kubectl_list_input(files, pair):
 def test_positional_file_gets_a_hint(files):
     result = run("--cert", files / "cert.pem", files / "secret.yaml")
     assert result.exit_code == 2 and "-f FILE" in result.output
+
+
+def test_cert_sources_file_url_env_and_expired(files, pair, monkeypatch):
+    import datetime as dt
+
+    from strongroom.crypto import _primitives as prim
+
+    by_url = run("--cert", (files / "cert.pem").as_uri(), input=SECRET_YAML)
+    assert by_url.exit_code == 0 and _unseal(json.loads(by_url.stdout), pair)["user"] == b"admin"
+    monkeypatch.setenv("SEALED_SECRETS_CERT", str(files / "cert.pem"))
+    by_env = run(input=SECRET_YAML)
+    assert by_env.exit_code == 0 and _unseal(json.loads(by_env.stdout), pair)["user"] == b"admin"
+    monkeypatch.delenv("SEALED_SECRETS_CERT")
+    expired = prim.sealed_secrets_certificate(pair.key, not_before=dt.datetime(2001, 1, 1, tzinfo=dt.UTC),
+                                              validity=dt.timedelta(days=30))
+    (files / "expired.pem").write_bytes(prim.certificate_to_pem(expired))
+    refused = run("--cert", files / "expired.pem", input=SECRET_YAML)
+    assert refused.exit_code == 1 and "expired" in refused.output
+
+
+def test_public_api_is_stable():
+    """The controller imports these names; removing one is a breaking change."""
+    expected = {
+        "API_VERSION", "KIND", "Scope", "SealingError", "UnsealError", "TemplateError", "CertificateError",
+        "InvalidObjectError", "ManifestError", "seal_secret", "seal_value", "unseal_sealed_secret",
+        "unseal_value", "reseal_sealed_secret", "generate_key_pair", "key_pair_secret", "load_recipient",
+        "load_private_keys", "certificate_not_before", "load_manifests", "dump_manifests", "scope_of",
+        "label_for", "diff_objects", "DEFAULT_KEY_BITS", "DEFAULT_KEY_PREFIX", "LABEL_SEALING_KEY",
+        "ANNOTATION_MANAGED", "ANNOTATION_PATCH", "ANNOTATION_SKIP_OWNER_REFERENCES", "key_fingerprint",
+    }
+    assert expected <= set(sealing.__all__)
+    assert all(hasattr(sealing, name) for name in sealing.__all__)

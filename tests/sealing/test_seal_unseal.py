@@ -173,6 +173,8 @@ def test_deprecated_v1_data(pair):
     (lambda s: s["data"].update(password="not base64!"), "data.password is not valid base64"),
     (lambda s: s.update(stringData={"port": 5432}), "stringData.port must be a string"),
     (lambda s: s["metadata"].pop("name"), "no metadata.name"),
+    (lambda s: s["metadata"].update(labels={"tier": 1}), "metadata.labels.tier must be a string"),
+    (lambda s: s["metadata"].update(annotations=["x"]), "metadata.annotations is not a mapping"),
 ])
 def test_bad_secrets(pair, mutate, message):
     secret = make_secret()

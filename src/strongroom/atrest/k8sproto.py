@@ -85,10 +85,12 @@ def decode_object(value: bytes) -> dict[str, Any]:
     """A stored plaintext value -> a Kubernetes-style dict (Secret/ConfigMap decoded; others: metadata only)."""
     if not value.startswith(MAGIC):
         try:
-            doc: dict[str, Any] = orjson.loads(value)  # custom resources and old JSON-encoded objects
-            return doc
+            doc = orjson.loads(value)  # custom resources and old JSON-encoded objects
         except orjson.JSONDecodeError:
             raise ProtoError("neither k8s protobuf nor JSON") from None
+        if not isinstance(doc, dict):
+            raise ProtoError("JSON value is not an object")
+        return doc
     api_version = kind = ""
     raw = b""
     for n, v in fields(value[len(MAGIC) :]):

@@ -161,7 +161,7 @@ def check(
     elif fmt == "sarif":
         _write(to_sarif(report), output)
     else:
-        out = Console(file=open(output, "w", encoding="utf-8")) if output else Console()  # noqa: SIM115
+        out = Console(file=open(output, "w", encoding="utf-8"), width=200) if output else Console()  # noqa: SIM115
         render_human(report, out, show_suppressed)
         if output:
             out.file.close()

@@ -159,7 +159,7 @@ def render_human(report: Report, console: Console, show_suppressed: bool = False
     if shown:
         table = Table(show_lines=False, expand=False)
         table.add_column("Severity")
-        table.add_column("Rule")
+        table.add_column("Rule", overflow="fold")
         table.add_column("Where", overflow="fold")
         table.add_column("Finding", overflow="fold")
         for f in shown:

@@ -99,9 +99,14 @@ def seal_secret(secret: Mapping[str, Any], public_key: RSAPublicKey, scope: Scop
     values = secret_values(secret)
     if not values and not allow_empty_data:
         raise InvalidObjectError("the Secret has no data or stringData (allow empty data to seal it anyway)")
+    for field in ("labels", "annotations"):
+        section = metadata.get(field) or {}
+        if not isinstance(section, Mapping):
+            raise InvalidObjectError(f"the Secret's metadata.{field} is not a mapping")
+        for key, value in section.items():
+            if not isinstance(value, str):
+                raise InvalidObjectError(f"metadata.{field}.{key} must be a string (quote it in YAML)")
     annotations = metadata.get("annotations") or {}
-    if not isinstance(annotations, Mapping):
-        raise InvalidObjectError("the Secret's annotations are not a mapping")
     effective = scope if scope is not None else scope_from_annotations(annotations)
     metadata["annotations"] = with_scope_annotations(annotations, effective)
     metadata["name"] = name or metadata.get("name") or ""

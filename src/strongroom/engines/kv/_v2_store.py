@@ -1,11 +1,13 @@
 """KV v2 records and their storage layout.
 
-Layout inside the mount's (already encrypted, chrooted) storage, all values JSON via orjson:
+Layout inside the mount's (already encrypted, chrooted) storage, all values JSON via orjson, everything under
+`_kv/` so that a KV v1 mount's secrets (which v1 never stores there) can be told apart and upgraded in place:
 
-    config                      {"v":1, "max_versions", "cas_required", "delete_version_after", ...}
-    metadata/<secret path>      one record per secret: settings, custom metadata and every live version's
-                                {created_time, deletion_time, destroyed} (times in ns since the epoch)
-    versions/<sha256(path)>/<n> one record per version: {"v":1, "data": {...}, "created_time"}
+    _kv/format                      {"v":1, "layout":"kv-v2"}: written once the mount is v2 (fresh or upgraded)
+    _kv/config                      {"v":1, "max_versions", "cas_required", "delete_version_after", ...}
+    _kv/metadata/<secret path>      one record per secret: settings, custom metadata and every live version's
+                                    {created_time, deletion_time, destroyed} (times in ns since the epoch)
+    _kv/versions/<sha256(path)>/<n> one record per version: {"v":1, "data": {...}, "created_time"}
 
 Versions live in their own entries so that a write touches two small records no matter how long the history
 is; hashing the secret path keeps those keys flat and unambiguous for any path.
@@ -22,6 +24,7 @@ import orjson
 
 from strongroom.engines.kv._common import dumps, go_duration, loads_map, rfc3339nano
 from strongroom.sdk import Storage, StrongroomError
+from strongroom.sdk.storage import list_recursive
 
 DEFAULT_MAX_VERSIONS = 10
 DVA_DISABLED = -1  # config.delete_version_after < 0 switches the feature off for every key
@@ -150,21 +153,26 @@ def deletion_time(created: int, mount_dva: int, key_dva: int) -> int | None:
     return created + min(candidates) * 1_000_000_000
 
 
+ROOT = "_kv/"  # reserved: KV v1 refuses to write below it
+FORMAT_KEY = ROOT + "format"
+CONFIG_KEY = ROOT + "config"
+
+
 def _meta_key(path: str) -> str:
-    return "metadata/" + path
+    return ROOT + "metadata/" + path
 
 
 def _versions_prefix(path: str) -> str:
-    return "versions/" + hashlib.sha256(path.encode()).hexdigest() + "/"
+    return ROOT + "versions/" + hashlib.sha256(path.encode()).hexdigest() + "/"
 
 
 async def get_config(storage: Storage) -> Config:
-    raw = await storage.get("config")
+    raw = await storage.get(CONFIG_KEY)
     return Config() if raw is None else Config.from_json(raw)
 
 
 async def put_config(storage: Storage, config: Config) -> None:
-    await storage.put("config", config.to_json())
+    await storage.put(CONFIG_KEY, config.to_json())
 
 
 async def get_meta(storage: Storage, path: str) -> KeyMeta | None:
@@ -222,9 +230,39 @@ async def delete_all_versions(storage: Storage, path: str) -> None:
         await storage.delete(prefix + name)
 
 
+async def upgrade_from_v1(storage: Storage, now: int) -> int:
+    """Makes the mount a v2 store: on first start of a v2 backend, every KV v1 secret (any key outside `_kv/`)
+    becomes version 1 of the same path, then its v1 entry is deleted. Idempotent and safe to re-run after a
+    crash: a secret that already has v2 metadata is not written again. Entries that are not JSON objects are
+    left where they are. Returns how many secrets moved."""
+    if await storage.get(FORMAT_KEY) is not None:
+        return 0
+    moved = 0
+    for key in await list_recursive(storage, ""):
+        if key.startswith(ROOT):
+            continue
+        raw = await storage.get(key)
+        try:
+            data = loads_map(raw) if raw is not None else None
+        except ValueError:
+            continue
+        if data is None:
+            continue
+        if await get_meta(storage, key) is None:
+            meta = KeyMeta()
+            await put_version(storage, key, 1, data, now)
+            meta.add_version(now, None, 0)
+            await put_meta(storage, key, meta)
+        await storage.delete(key)
+        moved += 1
+    await storage.put(FORMAT_KEY, orjson.dumps({"v": FORMAT, "layout": "kv-v2"}))
+    return moved
+
+
 __all__ = [
     "DEFAULT_MAX_VERSIONS",
     "DVA_DISABLED",
+    "ROOT",
     "Config",
     "KeyMeta",
     "VersionMeta",
@@ -240,4 +278,5 @@ __all__ = [
     "put_config",
     "put_meta",
     "put_version",
+    "upgrade_from_v1",
 ]

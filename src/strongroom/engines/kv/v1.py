@@ -30,6 +30,8 @@ from strongroom.sdk.framework import (
     parse_duration,
 )
 
+RESERVED = "_kv/"  # where KV v2 keeps its records, so a v1 mount can be upgraded in place
+
 HELP = """The kv backend reads and writes arbitrary secrets to the backend. The secrets are encrypted by
 Strongroom before they reach storage.
 
@@ -66,6 +68,8 @@ def build(config: BackendConfig) -> Backend:
     async def write(req: Request, d: FieldData) -> Response | None:
         key = d.get("path")
         check_write_key(key)
+        if key.startswith(RESERVED):
+            raise InvalidRequest(f"paths below {RESERVED!r} are reserved for the versioned store")
         body = dict(req.data)
         if not body:
             raise InvalidRequest("missing data fields")

@@ -121,7 +121,12 @@ def build(config: BackendConfig, *, clock: Clock = now_ns) -> Backend:
     kv = KV2(on_change=config.on_change, clock=clock)
     meta = MetadataRoutes(kv)
     paths = [config_path(kv), *data_paths(kv), *meta.paths(), *version_paths(kv), invalid_path(meta)]
-    return Backend(paths=paths, help=HELP)
+
+    async def initialize() -> None:
+        # a v1 mount tuned to version 2 ("bao kv enable-versioning") keeps its secrets, as in Vault
+        await store.upgrade_from_v1(config.storage, clock())
+
+    return Backend(paths=paths, help=HELP, initialize=initialize)
 
 
 __all__ = ["build"]
