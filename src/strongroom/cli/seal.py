@@ -356,7 +356,7 @@ class _SealGroup(click.Group):
 
 
 @click.group(name="seal", cls=_SealGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
+             context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "SEALED_SECRETS"})
 @_seal_options
 @click.pass_context
 def cli(ctx: click.Context, /, **kwargs: Any) -> None:

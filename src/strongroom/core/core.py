@@ -64,14 +64,21 @@ class Core:
         self.post_unseal_hooks: list[Callable[[], Any]] = []
         self.pre_seal_hooks: list[Callable[[], Any]] = []
         self.unmount_hooks: list[Callable[[str], Any]] = []
+        from strongroom.core.audit import AuditManager
         from strongroom.core.expiration import ExpirationManager
+        from strongroom.core.metrics import Metrics
         from strongroom.core.request import Pipeline
         from strongroom.core.wrapping import Wrapping
 
-        from strongroom.core.audit import AuditManager
+        self.metrics = Metrics()
+        self.metrics.sealed.set(1)
+        self.barrier.observe = lambda op, sec: self.metrics.storage.labels(op).observe(sec)
+        self.tokens.on_revoke.append(self._count_revocation)
+        self.tokens.on_create.append(lambda e: self.metrics.tokens_created.labels(e.path).inc())
 
         self.audit = AuditManager(self.barrier, timeout=self.config.audit_timeout,
                                   api_changes_allowed=self.config.audit_api_changes)
+        self.audit.broker.on_failure.append(lambda device, _kind: self.metrics.audit_failures.labels(device).inc())
         self.wrapping = Wrapping(self)
         self.expiration = ExpirationManager(self)
         self.pipeline = Pipeline(self)
@@ -180,6 +187,17 @@ class Core:
     async def _persist_mounts(self) -> None:
         await self.barrier.put(mt.MOUNTS_PATH, mt.dump(self.mounts))
         await self.barrier.put(mt.AUTH_PATH, mt.dump(self.auth_mounts))
+
+    async def _count_revocation(self, entry: TokenEntry) -> None:
+        self.metrics.tokens_revoked.inc()
+
+    def refresh_gauges(self) -> None:
+        """Values sampled when metrics are read, not on the hot path."""
+        self.metrics.sealed.set(1 if self.sealed else 0)
+        self.metrics.leases.set(len(self.expiration._heap))
+        for path, st in self.audit.status().items():
+            self.metrics.audit_latency.labels(path).set(st["last_latency"])
+            self.metrics.audit_dropped.labels(path).set(st["dropped"])
 
     async def _drop_cubbyhole(self, entry: TokenEntry) -> None:
         for route in self.router.routes():

@@ -204,7 +204,10 @@ def generic_secret(key: str, value: str, quoted: bool, code_file: bool) -> bool:
         return False
     if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
         return True  # random tokens mix letters and digits; prose and identifiers rarely do
-    return len(value) >= 20 and _char_classes(value) >= 3 and shannon_entropy(value) >= 4.0
+    letters = [c for c in value if c.isalpha()]
+    upper = sum(c.isupper() for c in letters) / max(1, len(letters))
+    # letters-only random tokens are about half upper case; camelCase identifiers and prose are not
+    return len(value) >= 16 and 0.25 <= upper <= 0.75 and shannon_entropy(value) >= 3.8
 
 
 def _b62(n: int) -> str:

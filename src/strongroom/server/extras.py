@@ -1,10 +1,30 @@
-"""Non-API routes (/ui, /metrics) plugged into the app; each feature adds itself here."""
+"""Non-API routes (/metrics, /ui) plugged into the app, and the per-request metrics hook."""
 
 from __future__ import annotations
 
-from strongroom.server.app import App
+from typing import Any
+
+from strongroom.core.metrics import CONTENT_TYPE
+from strongroom.core.request import ApiRequest
+from strongroom.server.app import App, Receive, Scope, Send
 from strongroom.server.config import ServerConfig
 
 
 def install_extras(app: App, cfg: ServerConfig) -> None:
-    return None
+    metrics = app.core.metrics
+
+    def observe(api: ApiRequest, status: int, seconds: float) -> None:
+        mount = api.mount or "unrouted"
+        op = api.operation.value
+        metrics.requests.labels(mount, op, str(status)).inc()
+        metrics.latency.labels(mount, op).observe(seconds)
+
+    app.on_request.append(observe)
+    if cfg.unauthenticated_metrics_access:
+        async def prometheus(scope: Scope, receive: Receive, send: Send) -> None:
+            app.core.refresh_gauges()
+            headers: list[Any] = [(b"content-type", CONTENT_TYPE.encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": metrics.exposition()})
+
+        app.extra_routes["/metrics"] = prometheus

@@ -4,7 +4,8 @@ storage for logical data. Sealed = no keyring in memory = every access raises Se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from strongroom.core.barrier.keyring import Keyring
 from strongroom.core.physical import Op, Physical
@@ -18,6 +19,7 @@ class Barrier:
     def __init__(self, physical: Physical) -> None:
         self.physical = physical
         self._keyring: Keyring | None = None
+        self.observe: Callable[[str, float], None] | None = None  # (operation, seconds) for metrics
 
     @property
     def sealed(self) -> bool:
@@ -72,11 +74,18 @@ class Barrier:
 
     async def get(self, path: str) -> bytes | None:
         self.keyring  # noqa: B018 - raises Sealed
+        t0 = time.perf_counter()
         blob = await self.physical.get(path)
+        if self.observe is not None:
+            self.observe("get", time.perf_counter() - t0)
         return None if blob is None else self.decrypt(path, blob)
 
     async def put(self, path: str, value: bytes) -> None:
-        await self.physical.put(path, self.encrypt(path, value))
+        blob = self.encrypt(path, value)
+        t0 = time.perf_counter()
+        await self.physical.put(path, blob)
+        if self.observe is not None:
+            self.observe("put", time.perf_counter() - t0)
 
     async def delete(self, path: str) -> None:
         self.keyring  # noqa: B018

@@ -42,6 +42,7 @@ class TokenStore:
         self._salt: bytes | None = None
         self._cache: dict[str, TokenEntry] = {}
         self.on_revoke: list[RevokeHook] = []
+        self.on_create: list[Callable[[TokenEntry], None]] = []
 
     async def setup(self) -> None:
         salt = await self.view.get("salt")
@@ -98,6 +99,8 @@ class TokenStore:
         await self.view.put(f"accessor/{self.hash('accessor:' + entry.accessor)}", entry.id_hash.encode())
         if entry.parent_hash:
             await self.view.put(f"parent/{entry.parent_hash}/{entry.id_hash}", b"")
+        for hook in self.on_create:
+            hook(entry)
         return token
 
     async def lookup(self, token: str) -> TokenEntry | None:

@@ -1,5 +1,6 @@
 # ruff: noqa
 # mypy: ignore-errors
+# fmt: off
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -20,9 +21,7 @@ class StatusResponse(_message.Message):
     version: str
     healthz: str
     key_id: str
-    def __init__(
-        self, version: _Optional[str] = ..., healthz: _Optional[str] = ..., key_id: _Optional[str] = ...
-    ) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., healthz: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
 class DecryptRequest(_message.Message):
     __slots__ = ("ciphertext", "uid", "key_id", "annotations")
@@ -33,7 +32,6 @@ class DecryptRequest(_message.Message):
         key: str
         value: bytes
         def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
-
     CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -42,13 +40,7 @@ class DecryptRequest(_message.Message):
     uid: str
     key_id: str
     annotations: _containers.ScalarMap[str, bytes]
-    def __init__(
-        self,
-        ciphertext: _Optional[bytes] = ...,
-        uid: _Optional[str] = ...,
-        key_id: _Optional[str] = ...,
-        annotations: _Optional[_Mapping[str, bytes]] = ...,
-    ) -> None: ...
+    def __init__(self, ciphertext: _Optional[bytes] = ..., uid: _Optional[str] = ..., key_id: _Optional[str] = ..., annotations: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
 
 class DecryptResponse(_message.Message):
     __slots__ = ("plaintext",)
@@ -73,16 +65,10 @@ class EncryptResponse(_message.Message):
         key: str
         value: bytes
         def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
-
     CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
     ciphertext: bytes
     key_id: str
     annotations: _containers.ScalarMap[str, bytes]
-    def __init__(
-        self,
-        ciphertext: _Optional[bytes] = ...,
-        key_id: _Optional[str] = ...,
-        annotations: _Optional[_Mapping[str, bytes]] = ...,
-    ) -> None: ...
+    def __init__(self, ciphertext: _Optional[bytes] = ..., key_id: _Optional[str] = ..., annotations: _Optional[_Mapping[str, bytes]] = ...) -> None: ...

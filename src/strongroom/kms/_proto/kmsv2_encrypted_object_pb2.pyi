@@ -1,5 +1,6 @@
 # ruff: noqa
 # mypy: ignore-errors
+# fmt: off
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -13,7 +14,6 @@ class EncryptedDEKSourceType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     AES_GCM_KEY: _ClassVar[EncryptedDEKSourceType]
     HKDF_SHA256_XNONCE_AES_GCM_SEED: _ClassVar[EncryptedDEKSourceType]
-
 AES_GCM_KEY: EncryptedDEKSourceType
 HKDF_SHA256_XNONCE_AES_GCM_SEED: EncryptedDEKSourceType
 
@@ -26,7 +26,6 @@ class EncryptedObject(_message.Message):
         key: str
         value: bytes
         def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
-
     ENCRYPTEDDATA_FIELD_NUMBER: _ClassVar[int]
     KEYID_FIELD_NUMBER: _ClassVar[int]
     ENCRYPTEDDEKSOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -37,11 +36,4 @@ class EncryptedObject(_message.Message):
     encryptedDEKSource: bytes
     annotations: _containers.ScalarMap[str, bytes]
     encryptedDEKSourceType: EncryptedDEKSourceType
-    def __init__(
-        self,
-        encryptedData: _Optional[bytes] = ...,
-        keyID: _Optional[str] = ...,
-        encryptedDEKSource: _Optional[bytes] = ...,
-        annotations: _Optional[_Mapping[str, bytes]] = ...,
-        encryptedDEKSourceType: _Optional[_Union[EncryptedDEKSourceType, str]] = ...,
-    ) -> None: ...
+    def __init__(self, encryptedData: _Optional[bytes] = ..., keyID: _Optional[str] = ..., encryptedDEKSource: _Optional[bytes] = ..., annotations: _Optional[_Mapping[str, bytes]] = ..., encryptedDEKSourceType: _Optional[_Union[EncryptedDEKSourceType, str]] = ...) -> None: ...

@@ -63,17 +63,14 @@ def _service_accounts(ctx: Context) -> dict[tuple[str | None, str], K8sObject]:
 
 
 def _automount(check: Check, ctx: Context) -> Iterator[Finding]:
+    """Only the implicit default is reported: an explicit `true` (pod or ServiceAccount) is a decision."""
     accounts = _service_accounts(ctx)
     for obj, spec in pod_specs(ctx):
-        if spec.get("automountServiceAccountToken") is False:
+        if spec.get("automountServiceAccountToken") is not None:
             continue
         sa_name = str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
         sa = accounts.get((obj.namespace, sa_name))
-        if (
-            spec.get("automountServiceAccountToken") is None
-            and sa is not None
-            and sa.raw.get("automountServiceAccountToken") is False
-        ):
+        if sa is not None and sa.raw.get("automountServiceAccountToken") is not None:
             continue
         yield check.finding(obj, f"{obj.ref} mounts a token for service account {sa_name} into every container")
 
