@@ -64,9 +64,16 @@ def bao_capabilities_us(policies: dict[str, str], paths: list[str], rounds: int)
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))} | {"HOME": home}
         proc = subprocess.Popen(
-            [os.path.join(REPO, ".venv", "bin", "bao"), "server", "-dev", "-dev-root-token-id=root",
-             f"-dev-listen-address=127.0.0.1:{port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            [
+                os.path.join(REPO, ".venv", "bin", "bao"),
+                "server",
+                "-dev",
+                "-dev-root-token-id=root",
+                f"-dev-listen-address=127.0.0.1:{port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
         )
         try:
             with httpx.Client(base_url=f"{addr}/v1", headers={"X-Vault-Token": "root"}, timeout=10) as c:
@@ -117,6 +124,11 @@ def main() -> None:
     assert acl.check(prefix, Operation.LIST).allowed and not acl.check("nowhere/at/all", Operation.READ).allowed
 
     print(f"ACL: {len(acl)} merged rules from {len(policies)} policies (100 generated + default)")
+    ref = {"a": 1}
+    print(
+        f"  machine reference: dict.get via lambda {per_call_us(lambda: ref.get('a'), args.number * 10) * 1000:.0f} ns;"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     results = {name: per_call_us(fn, args.number) for name, fn in cases.items()}
     results["compile 5 parsed policies"] = per_call_us(lambda: ACL.compile(policies), 200)
     results["parse one 25-rule HCL policy"] = per_call_us(lambda: parse_policy("p", texts["bench-0"]), 50)
@@ -126,7 +138,10 @@ def main() -> None:
     if not args.no_bao:
         ours = results["capabilities (segment path)"]
         theirs = bao_capabilities_us(texts, [exact, prefix, segment], 400)
-        print(f"  OpenBao sys/capabilities over loopback HTTP {theirs:10.2f} µs  (includes HTTP + token lookup + ACL build)")
+        print(
+            f"  {'OpenBao sys/capabilities, loopback HTTP':40s} {theirs:10.2f} µs"
+            "  (includes HTTP, token lookup and building the ACL)"
+        )
         print(f"  ratio OpenBao request / Strongroom cached-ACL capabilities: {theirs / ours:.0f}x")
 
 

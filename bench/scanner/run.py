@@ -44,6 +44,11 @@ def _gitleaks_like(root: Path, out: Path) -> Locs:
     return {(_rel(root, f["File"]), int(f["StartLine"])) for f in data}
 
 
+def _betterleaks(root: Path, out: Path) -> Locs:
+    data = json.loads(out.read_text())
+    return {(_rel(root, f["location"]["path"]), int(f["location"]["start_line"])) for f in data.get("findings", [])}
+
+
 def _strongroom(root: Path, out: Path) -> Locs:
     return {(_rel(root, f["path"]), int(f["line"])) for f in json.loads(out.read_text())["findings"]}
 
@@ -225,7 +230,7 @@ def main() -> None:
         cpu = _child_cpu() - cpu0
         try:
             found = parse(root, out)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             print(
                 f"{name}: exit {proc.returncode}, unreadable report ({exc}); stderr: {proc.stderr[-500:]!r}",
                 file=sys.stderr,

@@ -56,7 +56,7 @@ def short_dir() -> Iterator[Path]:
 def plugin(short_dir: Path) -> Iterator[PluginServer]:
     ring = short_dir / "ring.json"
     kr.create(ring)
-    server = PluginServer(KMSService(KeyringBackend(ring)), f"unix://{short_dir}/kms.sock")
+    server = PluginServer(KMSService(KeyringBackend(ring), status_ttl=0), f"unix://{short_dir}/kms.sock")
     server.start()
     yield server
     server.stop(1)

@@ -185,3 +185,12 @@ def test_rotate_next_verifies_with_a_real_etcd(etcd_server, tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     assert load_state(path).step == "reencrypted"
     c.close()
+
+
+def test_gen_config_prints_a_key_only_when_asked() -> None:
+    refused = CliRunner().invoke(cli, ["gen-config", "--provider", "secretbox"])
+    assert refused.exit_code == 2 and "--stdout" in refused.output
+    shown = CliRunner().invoke(cli, ["gen-config", "--provider", "secretbox", "--stdout"])
+    assert shown.exit_code == 0 and parse(yaml.safe_load(shown.stdout)).providers_for("secrets")[0].kind == "secretbox"
+    kms = CliRunner().invoke(cli, ["gen-config"])  # kms v2 has no key in the file: fine to print
+    assert kms.exit_code == 0 and "apiVersion: v2" in kms.stdout

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from strongroom.atrest import formats, k8sproto
@@ -222,3 +223,36 @@ def test_decrypt_refuses_to_print_without_asking(config_file: Path) -> None:
 def test_unreachable_etcd_is_a_clear_error(config_file: Path) -> None:
     out = CliRunner().invoke(cli, ["audit-etcd", "--endpoints", "http://127.0.0.1:1", "--no-progress"])
     assert out.exit_code == 1 and "no etcd endpoint answered" in out.output
+
+
+def test_kms_values_go_stale_when_the_kek_rotates(loaded: tuple[str, str], config_file: Path, short_dir: Path) -> None:
+    from strongroom.kms import keyring as kr
+
+    prefix, endpoint = loaded
+    args = [
+        "audit-etcd",
+        "--endpoints",
+        endpoint,
+        "--prefix",
+        f"{prefix}secrets/kube-system/",
+        "--config",
+        str(config_file),
+        "--format",
+        "json",
+        "--objects",
+        "--no-progress",
+    ]
+    before = json.loads(CliRunner().invoke(cli, args).stdout)
+    kms_obj = next(o for o in before["objects"] if o["name"] == "kms")
+    assert kms_obj["status"] == "stale"  # kms is not the write provider in this config (secretbox is)
+    cfg = yaml.safe_load(config_file.read_text())
+    provs = cfg["resources"][0]["providers"]
+    provs.insert(0, provs.pop(3))  # make kms v2 the write provider
+    config_file.write_text(yaml.safe_dump(cfg))
+    now = json.loads(CliRunner().invoke(cli, args).stdout)
+    assert next(o for o in now["objects"] if o["name"] == "kms")["status"] == "current"
+    assert now["current_key_ids"]["vault-kms"] == kms_obj["key_id"]
+    kr.rotate(short_dir / "ring.json")
+    after = json.loads(CliRunner().invoke(cli, args).stdout)
+    assert next(o for o in after["objects"] if o["name"] == "kms")["status"] == "stale"
+    assert after["current_key_ids"]["vault-kms"] != kms_obj["key_id"]

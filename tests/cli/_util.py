@@ -58,6 +58,8 @@ def diff(a: Any, b: Any, path: str = "", *, ignore: frozenset[str] = frozenset()
                 continue
             if k not in a or k not in b:
                 out.append(f"{p}: only in {'strongroom' if k in a else 'openbao'}")
+            elif k == "version" and isinstance(a[k], str) and isinstance(b[k], str):
+                continue  # server build version (KV's integer `version` is still compared)
             elif k in VOLATILE:
                 if (a[k] is None) != (b[k] is None) and not (a[k] in ("", [], {}) or b[k] in ("", [], {})):
                     out.append(f"{p}: {type(a[k]).__name__} vs {type(b[k]).__name__}")

@@ -49,7 +49,7 @@ def test_any_sequence_of_writes_keeps_count_and_last_value(writes: list[dict[str
         assert meta.data["current_version"] == n
         kept = sorted(int(v) for v in meta.data["versions"])
         assert kept == list(range(max(1, n - keep + 1), n + 1))
-        assert sum(k.startswith("versions/") for k in h.storage.data) == len(kept)
+        assert sum(k.startswith("_kv/versions/") for k in h.storage.data) == len(kept)
         for v in kept:
             old = h.read("data/p/q", version=str(v))
             assert old is not None and old.data is not None and old.data["data"] == writes[v - 1]

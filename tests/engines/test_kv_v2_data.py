@@ -107,8 +107,8 @@ def test_storage_layout_one_metadata_entry_and_one_per_version(kv: Harness) -> N
     for i in range(3):
         kv.write("data/a/b", {"data": {"i": i}})
     keys = sorted(kv.storage.data)
-    assert keys[0] == "metadata/a/b"
-    versions = [k for k in keys if k.startswith("versions/")]
+    assert keys[0] == "_kv/metadata/a/b"
+    versions = [k for k in keys if k.startswith("_kv/versions/")]
     assert len(versions) == 3 and {k.rsplit("/", 1)[1] for k in versions} == {"1", "2", "3"}
     assert len(keys) == 4
 
@@ -210,7 +210,7 @@ def _meta(kv: Harness, path: str) -> dict[str, object]:
 
 
 def _version_blobs(kv: Harness) -> int:
-    return sum(1 for k in kv.storage.data if k.startswith("versions/"))
+    return sum(1 for k in kv.storage.data if k.startswith("_kv/versions/"))
 
 
 def test_default_keeps_ten_versions(kv: Harness) -> None:
@@ -544,5 +544,17 @@ def test_a_failed_prune_warns_and_the_next_write_sweeps_up(clock: FakeClock) -> 
         h.write("data/s", {"data": {"i": 4}})
         assert _version_blobs(h) == 2
         assert set(_meta(h, "s")["versions"]) == {"3", "4"}  # type: ignore[arg-type]
+    finally:
+        h.close()
+
+
+def test_a_fresh_mount_is_marked_as_v2(clock: FakeClock) -> None:
+    h = Harness(lambda c: v2.build(c, clock=clock))
+    try:
+        assert h.backend.initialize is not None
+        h.runner.run(h.backend.initialize())
+        assert list(h.storage.data) == ["_kv/format"]
+        h.runner.run(h.backend.initialize())  # idempotent
+        assert list(h.storage.data) == ["_kv/format"]
     finally:
         h.close()

@@ -143,8 +143,8 @@ def test_delete_removes_every_version_and_the_metadata(kv: Harness) -> None:
     kv.write("data/other", {"data": {"i": 0}})
     assert kv.delete("metadata/s") is None
     assert kv.read("metadata/s") is None and kv.read("data/s") is None
-    assert all("other" in k or not k.startswith("metadata/") for k in kv.storage.data)
-    assert sum(k.startswith("versions/") for k in kv.storage.data) == 1
+    assert all("other" in k or not k.startswith("_kv/metadata/") for k in kv.storage.data)
+    assert sum(k.startswith("_kv/versions/") for k in kv.storage.data) == 1
     assert kv.delete("metadata/s") is None
     out = kv.write("data/s", {"data": {"fresh": True}})
     assert out is not None and out.data is not None and out.data["version"] == 1

@@ -329,3 +329,32 @@ def test_cubbyhole(bao: httpx.Client) -> None:
             assert mask(ours[1]) == mask(theirs[1]), f"step {i}"
     finally:
         h.close()
+
+
+def test_v1_to_v2_upgrade(bao: httpx.Client) -> None:
+    before: list[Step] = [("POST", "a", {"x": 1, "ttl": "1h"}), ("POST", "b/c", {"y": [1]})]
+    after: list[Step] = [
+        ("GET", "data/a", None),
+        ("GET", "data/b/c", None),
+        ("GET", "metadata/a", None),
+        ("LIST", "metadata/", None),
+        ("POST", "data/a", {"data": {"x": 2}, "options": {"cas": 1}}),
+        ("GET", "a", None),
+    ]
+    name = mount(bao, "kv", {"version": "1"})
+    ours_v1 = Harness(v1.build)
+    ours_v2 = Harness(lambda c: v2.build(c, clock=StrictClock()), storage=ours_v1.storage)
+    try:
+        compare(bao, name, ours_v1, before)
+        r = bao.post(f"sys/mounts/{name}/tune", json={"options": {"version": "2"}})
+        assert r.status_code in (200, 204), r.text
+        for _ in range(200):  # OpenBao upgrades in the background and answers errors until done
+            if bao.get(f"{name}/data/a").status_code == 200:
+                break
+            time.sleep(0.05)
+        assert ours_v2.backend.initialize is not None
+        ours_v2.runner.run(ours_v2.backend.initialize())
+        compare(bao, name, ours_v2, after)
+    finally:
+        ours_v1.close()
+        ours_v2.close()

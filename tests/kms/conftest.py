@@ -96,22 +96,19 @@ class Token:
 
 @pytest.fixture(scope="session")
 def softhsm() -> Iterator[Token]:
+    """A fresh SoftHSM token dir. Used from subprocesses only (env SOFTHSM2_CONF), because PKCS#11 libraries are
+    initialised once per process and other test areas may load SoftHSM with their own configuration."""
     if not os.path.exists(SOFTHSM) or shutil.which("softhsm2-util") is None:
         pytest.skip("SoftHSM is not installed: run scripts/install-test-deps")
     d = Path(tempfile.mkdtemp(prefix="srhsm-"))
     (d / "tokens").mkdir()
     conf = d / "softhsm2.conf"
     conf.write_text(f"directories.tokendir = {d}/tokens\nobjectstore.backend = file\n")
-    old = os.environ.get("SOFTHSM2_CONF")
-    os.environ["SOFTHSM2_CONF"] = str(conf)
     subprocess.run(
         ["softhsm2-util", "--init-token", "--free", "--label", "srtest", "--pin", "1234", "--so-pin", "5678"],
         check=True,
         capture_output=True,
+        env={**os.environ, "SOFTHSM2_CONF": str(conf)},
     )
     yield Token(str(conf), "srtest", "1234")
-    if old is None:
-        os.environ.pop("SOFTHSM2_CONF", None)
-    else:
-        os.environ["SOFTHSM2_CONF"] = old
     shutil.rmtree(d, ignore_errors=True)

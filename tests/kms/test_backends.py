@@ -7,7 +7,6 @@ from pathlib import Path
 import grpc
 import pytest
 
-from strongroom.kms import pkcs11_backend
 from strongroom.kms.backend import BackendError, BadCiphertext
 from strongroom.kms.client import KMSClient
 from strongroom.kms.keyid import Journal
@@ -25,9 +24,9 @@ def _serve(backend, short_dir: Path) -> PluginServer:
     return server
 
 
-def _lifecycle(server: PluginServer, rotate) -> None:
+def _lifecycle(path: str, rotate) -> None:
     """Status, Encrypt, rotate the KEK, Status changes, old and new seeds decrypt, restart-free."""
-    with KMSClient(f"unix://{server.path}") as c:
+    with KMSClient(f"unix://{path}") as c:
         st = c.status()
         assert st.healthz == "ok", st.healthz
         old = c.encrypt(b"a" * 32)
@@ -52,7 +51,7 @@ def test_transit_backend_against_openbao(bao: Bao, short_dir: Path) -> None:
     assert ct.startswith(b"vault:v1:") and version == 1
     server = _serve(backend, short_dir)
     try:
-        _lifecycle(server, lambda: bao.call("POST", "transit/keys/kms-a/rotate"))
+        _lifecycle(server.path, lambda: bao.call("POST", "transit/keys/kms-a/rotate"))
     finally:
         server.stop(1)
 
@@ -86,13 +85,42 @@ def test_transit_errors_are_clear(bao: Bao) -> None:
 
 
 def test_pkcs11_backend_against_softhsm(softhsm: Token, short_dir: Path) -> None:
-    label = "kek-test"
-    with pytest.raises(BackendError, match="no AES key"):
-        pkcs11_backend.Pkcs11Backend(SOFTHSM, softhsm.label, softhsm.pin, label)
-    assert pkcs11_backend.rotate(SOFTHSM, softhsm.label, softhsm.pin, label) == 1
-    backend = pkcs11_backend.Pkcs11Backend(SOFTHSM, softhsm.label, softhsm.pin, label)
-    server = _serve(backend, short_dir)
+    """Through the CLI in child processes (own PKCS#11 initialisation): rotate creates v1, serve, rotate to v2."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = str(Path(sys.executable).parent / "strongroom")
+    env = {**os.environ, "SOFTHSM2_CONF": softhsm.conf, "STRONGROOM_PKCS11_PIN": softhsm.pin}
+    hsm = ["--pkcs11-module", SOFTHSM, "--pkcs11-token", softhsm.label, "--pkcs11-key-label", "kek-test"]
+    sock = short_dir / "p11.sock"
+    serve = [exe, "kms-plugin", "serve", "--backend", "pkcs11", *hsm, "--socket", f"unix://{sock}", "--status-ttl", "0"]
+    missing = subprocess.run(serve, env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "no AES key" in missing.stderr
+
+    def rotate() -> int:
+        out = subprocess.run(
+            [exe, "kms-plugin", "pkcs11", "rotate", *hsm, "--format", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return int(json.loads(out.stdout)["version"])
+
+    assert rotate() == 1
+    proc = subprocess.Popen(serve, env=env, stderr=subprocess.PIPE, text=True)
     try:
-        _lifecycle(server, lambda: pkcs11_backend.rotate(SOFTHSM, softhsm.label, softhsm.pin, label))
+        for _ in range(200):
+            if sock.exists():
+                break
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.05)
+        _lifecycle(str(sock), lambda: rotate() == 2 or pytest.fail("rotate did not give version 2"))
     finally:
-        server.stop(1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0

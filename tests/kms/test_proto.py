@@ -27,16 +27,32 @@ def test_service_and_field_numbers_match_the_contract() -> None:
     assert _fields(api.DecryptRequest) == {"ciphertext": 1, "uid": 2, "key_id": 3, "annotations": 4}
     assert _fields(api.DecryptResponse) == {"plaintext": 1}
     assert eo.EncryptedObject.DESCRIPTOR.full_name == "v2.EncryptedObject"
-    assert _fields(eo.EncryptedObject) == {"encryptedData": 1, "keyID": 2, "encryptedDEKSource": 3,
-                                           "annotations": 4, "encryptedDEKSourceType": 5}
+    assert _fields(eo.EncryptedObject) == {
+        "encryptedData": 1,
+        "keyID": 2,
+        "encryptedDEKSource": 3,
+        "annotations": 4,
+        "encryptedDEKSourceType": 5,
+    }
     assert (eo.AES_GCM_KEY, eo.HKDF_SHA256_XNONCE_AES_GCM_SEED) == (0, 1)
 
 
 def test_committed_stubs_are_what_protoc_generates(tmp_path: Path) -> None:
     for name in ("kms_v2_api.proto", "kmsv2_encrypted_object.proto"):
         shutil.copy(PROTO / name, tmp_path / name)
-    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", str(tmp_path), f"--python_out={tmp_path}",
-                    f"--grpc_python_out={tmp_path}", str(tmp_path / "kms_v2_api.proto")], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            "-I",
+            str(tmp_path),
+            f"--python_out={tmp_path}",
+            f"--grpc_python_out={tmp_path}",
+            str(tmp_path / "kms_v2_api.proto"),
+        ],
+        check=True,
+    )
     fresh = (tmp_path / "kms_v2_api_pb2.py").read_text()
     committed = (PROTO / "kms_v2_api_pb2.py").read_text()
     serialized = [line for line in fresh.splitlines() if "AddSerializedFile" in line]

@@ -105,6 +105,8 @@ def test_usage_errors_exit_2():
     assert run().exit_code == 2
     assert run(HELM, "--only", "nope").exit_code == 2
     assert run("/definitely/missing").exit_code == 2
+    assert run(HELM, "--format", "json", "-o", "/no/such/dir/out.json").exit_code == 2
+    assert run(HELM, "-o", "/no/such/dir/out.txt").exit_code == 2
 
 
 def test_suppression_without_reason_is_a_finding(tmp_path):

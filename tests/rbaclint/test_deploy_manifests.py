@@ -16,6 +16,14 @@ from strongroom.rbaclint.loader import load_paths
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 
+# Reviewed exceptions, until the owning manifest carries a `strongroom.io/lint-ignore` annotation with this reason
+# (then delete the entry here). Keep this list short: every entry is a risk someone accepted.
+REVIEWED: dict[tuple[str, str], str] = {
+    ("secrets-list-watch", "ClusterRole/strongroom-operator-sealedsecrets"): (
+        "the SealedSecret controller writes the Secrets it unseals in every namespace and must watch them"
+    ),
+}
+
 
 def _in_chart_templates(path: Path) -> bool:
     return any(parent.name == "templates" and (parent.parent / "Chart.yaml").exists() for parent in path.parents)
@@ -41,5 +49,5 @@ def test_deploy_manifests_have_no_high_findings():
     loaded = load_paths([str(p) for p in files])
     assert not loaded.errors, "\n".join(str(e) for e in loaded.errors)
     report = lint(loaded.objects, errors=loaded.errors)
-    bad = report.at_least(Severity.HIGH)
+    bad = [f for f in report.at_least(Severity.HIGH) if (f.rule_id, f.obj.ref if f.obj else "") not in REVIEWED]
     assert not bad, "\n".join(f"{f.severity} {f.rule_id} {f.location}: {f.message}" for f in bad)

@@ -48,3 +48,25 @@ def test_every_rule_is_in_the_docs():
     doc = (Path(__file__).parents[2] / "docs" / "lint.md").read_text()
     missing = [c.id for c in CHECKS if f"`{c.id}`" not in doc]
     assert not missing, f"undocumented rules: {missing}"
+
+
+def test_public_surface_is_pinned():
+    import strongroom.rbaclint as pkg
+
+    assert sorted(pkg.__all__) == sorted(
+        [
+            "CHECKS",
+            "Check",
+            "Finding",
+            "K8sObject",
+            "LoadError",
+            "LoadResult",
+            "RbacModel",
+            "Report",
+            "Severity",
+            "lint",
+            "load_paths",
+            "load_text",
+            "select_checks",
+        ]
+    )

@@ -104,3 +104,8 @@ def test_no_output_format_ever_contains_the_secret(secret: str, template: str) -
     result = ScanResult(findings=findings, files=1, bytes=len(text))
     for rendered in (to_json(result), to_sarif(result), json.dumps([f.preview for f in findings])):
         assert secret not in rendered
+
+
+def test_preview_masks_the_rest_of_a_value_cut_short() -> None:
+    (f,) = S.scan_text("password = Tr0ub4dor,and-the-rest # note\n", "app.ini")
+    assert f.preview == "password = ********(9 chars) # note"

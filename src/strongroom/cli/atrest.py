@@ -58,9 +58,16 @@ def cli() -> None:
 @click.option("--kms-name", default="strongroom", show_default=True)
 @click.option("--kms-endpoint", default="unix:///var/run/kmsplugin/socket.sock", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here (mode 0600) instead of stdout")
+@click.option("--stdout", "to_stdout", is_flag=True, help="print instead (the output contains a key)")
 @click.option("--force", is_flag=True, help="overwrite an existing --output file")
 def gen_config(
-    provider: str, resources: tuple[str, ...], kms_name: str, kms_endpoint: str, output: str | None, force: bool
+    provider: str,
+    resources: tuple[str, ...],
+    kms_name: str,
+    kms_endpoint: str,
+    output: str | None,
+    to_stdout: bool,
+    force: bool,
 ) -> None:
     """Write an EncryptionConfiguration with a fresh random key (or a KMS v2 provider)."""
     import yaml
@@ -72,8 +79,8 @@ def gen_config(
     doc = generate(provider=provider, resources=resources, kms_name=kms_name, endpoint=kms_endpoint)
     text = yaml.safe_dump(doc, sort_keys=False)
     if output is None:
-        if sys.stdout.isatty() and provider != "kms":
-            err.print("[yellow]note:[/] the output contains a key; redirect it or use --output")
+        if not to_stdout and provider != "kms":
+            raise click.UsageError("choose --output FILE (written 0600) or --stdout (the config contains a key)")
         click.echo(text, nl=False)
         return
     if Path(output).exists() and not force:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -16,6 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from strongroom.rbaclint.loader import LoadResult
 
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
@@ -55,7 +58,7 @@ class _Inputs:
         self.paths, self.cluster, self.kubeconfig = paths, cluster or server is not None, kubeconfig
         self.context, self.server = kube_context, server
 
-    def load(self, err: Console) -> Any:
+    def load(self, err: Console) -> LoadResult:
         from strongroom.rbaclint.loader import LoadResult, load_paths
 
         if not self.paths and not self.cluster:
@@ -92,10 +95,18 @@ def _fmt_option(*choices: str) -> Callable[..., Any]:
     )
 
 
+def _fail(message: str) -> None:
+    Console(stderr=True).print(f"[red]error[/red] {escape(message)}", highlight=False)
+    sys.exit(EXIT_ERROR)
+
+
 def _write(data: bytes, output: str | None) -> None:
     if output:
-        with open(output, "wb") as fh:
-            fh.write(data + b"\n")
+        try:
+            with open(output, "wb") as fh:
+                fh.write(data + b"\n")
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror}")
     else:
         sys.stdout.buffer.write(data + b"\n")
         sys.stdout.flush()
@@ -161,10 +172,14 @@ def check(
     elif fmt == "sarif":
         _write(to_sarif(report), output)
     else:
-        out = Console(file=open(output, "w", encoding="utf-8"), width=200) if output else Console()  # noqa: SIM115
-        render_human(report, out, show_suppressed)
         if output:
-            out.file.close()
+            try:
+                with open(output, "w", encoding="utf-8") as fh:
+                    render_human(report, Console(file=fh, width=200), show_suppressed)
+            except OSError as exc:
+                _fail(f"cannot write {output}: {exc.strerror}")
+        else:
+            render_human(report, Console(), show_suppressed)
     if report.errors:
         if fmt != "human":
             for e in report.errors:

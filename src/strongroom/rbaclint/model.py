@@ -26,7 +26,6 @@ __all__ = [
     "Subject",
 ]
 
-READ_VERBS = ("get", "list", "watch")
 WORKLOAD_RESOURCES = (
     "pods",
     "deployments",
@@ -91,15 +90,6 @@ class PolicyRule:
             return f"*/{sub}" in self.resources
         return False
 
-    def wildcard_for(self, group: str, resource: str) -> bool:
-        """True when the rule reaches `resource` only through a wildcard (verb, group or resource)."""
-        return (
-            "*" in self.verbs
-            or "*" in self.resources
-            or ("*" in self.api_groups and group not in self.api_groups)
-            or resource not in self.resources
-        )
-
     def matches(self, verb: str, group: str, resource: str, name: str | None = None) -> bool:
         if not self.allows_verb(verb) or not self.covers_resource(group, resource):
             return False
@@ -125,19 +115,6 @@ class Subject:
         if self.kind == "ServiceAccount":
             return f"ServiceAccount {self.namespace}/{self.name}"
         return f"{self.kind} {self.name}"
-
-    @property
-    def groups(self) -> tuple[str, ...]:
-        """Groups Kubernetes adds to this subject's identity (for who-can through group bindings)."""
-        if self.kind == "ServiceAccount":
-            return (
-                "system:serviceaccounts",
-                f"system:serviceaccounts:{self.namespace}",
-                "system:authenticated",
-            )
-        if self.kind == "User":
-            return ("system:authenticated",)
-        return ()
 
 
 @dataclass(slots=True)

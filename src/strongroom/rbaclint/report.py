@@ -138,7 +138,6 @@ def to_sarif(report: Report) -> bytes:
                     "driver": {
                         "name": "strongroom-lint",
                         "version": __version__,
-                        "informationUri": "https://github.com/strongroom/strongroom",
                         "rules": rules,
                     }
                 },

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from strongroom.scanner.rules import RULES, SPECIFIC, Rule
 
 __all__ = ["Finding", "Scanner", "fingerprint", "redact"]
 
+_TOKEN_END = re.compile(r"[\s\"'`]")
 ALLOW_MARKERS = ("strongroom:allow", "gitleaks:allow", "pragma: allowlist secret")
 MULTILINE_WINDOW = 20_000
 CODE_EXTENSIONS = frozenset(
@@ -209,12 +211,13 @@ class Scanner:
     def _accept(rule: Rule, secret: str, groups: dict[str, str | None], code_file: bool) -> bool:
         if not secret or is_documented_example(secret):
             return False
-        if rule.entropy is not None and shannon_entropy(secret) < rule.entropy:
-            return False
-        if rule.validator in GENERIC_VALIDATORS:
+        if rule.validator in GENERIC_VALIDATORS:  # cheap context checks first: most generic matches fail them
             key = groups.get("key") or ""
-            return GENERIC_VALIDATORS[rule.validator](key, secret, bool(groups.get("q")), code_file)
-        return rule.validator is None or VALIDATORS[rule.validator](secret)
+            if not GENERIC_VALIDATORS[rule.validator](key, secret, bool(groups.get("q")), code_file):
+                return False
+        elif rule.validator is not None and not VALIDATORS[rule.validator](secret):
+            return False
+        return rule.entropy is None or shannon_entropy(secret) >= rule.entropy
 
     def _finalise(
         self, text: str, path: str, candidates: list[_Candidate], hidden: list[tuple[int, int]]
@@ -281,8 +284,13 @@ def _preview(text: str, cand: _Candidate) -> str:
     start = text.rfind("\n", 0, cand.start) + 1
     end = text.find("\n", cand.start)
     end = len(text) if end == -1 else end
-    line = text[start:end]
     masked = redact(cand.secret, cand.rule.reveal_prefix)
-    line = line.replace(cand.secret, masked) if cand.end <= end else line[: cand.start - start] + masked
+    if cand.end > end:  # multi-line secret: keep only what precedes it on its first line
+        line = text[start : cand.start] + masked
+    else:
+        # Mask to the end of the token too: a value cut short at `,` or `;` must not leak its tail.
+        tail = _TOKEN_END.search(text, cand.end, end)
+        stop = tail.start() if tail else end
+        line = (text[start : cand.start] + masked + text[stop:end]).replace(cand.secret, masked)
     line = line.strip()
     return line if len(line) <= 200 else line[:197] + "..."

@@ -1,4 +1,4 @@
-"""Starting the server: storage from config, the core, the dev-mode bootstrap, and uvicorn on the listener."""
+"""Starting the server: storage from config, the core, the dev-mode bootstrap, and the HTTP listener."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-import uvicorn
+from granian.constants import Interfaces, SSLProtocols
+from granian.server.embed import Server as EmbeddedServer
 
 from strongroom.core.core import Core, CoreConfig
 from strongroom.core.mounts import MountEntry
@@ -34,16 +34,19 @@ class DevOptions:
     no_store_token: bool = False
 
 
-class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM after draining; a clean shutdown should exit 0, so we own the signals."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    def request_exit(self) -> None:
-        log.info("shutdown requested; draining connections")
-        self.should_exit = True
+def _listener(app: App, host: str, port: int, cfg: ServerConfig) -> EmbeddedServer:
+    """granian (Rust HTTP, hyper) embedded in our event loop: it accepts Vault's LIST verb, which the common
+    Python HTTP parsers reject, and it serves several times more requests per core than they do."""
+    tls = not cfg.listener.tls_disable
+    return EmbeddedServer(
+        app, address=host, port=port, interface=Interfaces.ASGINL, log_enabled=False, backlog=1024,
+        websockets=False, runtime_threads=1,
+        ssl_cert=Path(cfg.listener.tls_cert_file) if tls else None,
+        ssl_key=Path(cfg.listener.tls_key_file) if tls else None,
+        ssl_ca=Path(cfg.listener.tls_client_ca_file) if tls and cfg.listener.tls_client_ca_file else None,
+        ssl_client_verify=bool(tls and cfg.listener.tls_client_ca_file),
+        ssl_protocol_min=SSLProtocols.tls12,
+    )
 
 
 async def open_physical(cfg: ServerConfig) -> Physical:
@@ -127,7 +130,7 @@ def dev_banner(cfg: ServerConfig, unseal_key: str, token: str, out: object = sys
     print("\n".join(lines), file=out, flush=True)  # type: ignore[call-overload]
 
 
-async def serve(cfg: ServerConfig, *, dev: DevOptions | None = None, ready: asyncio.Event | None = None) -> None:
+async def serve(cfg: ServerConfig, *, dev: DevOptions | None = None) -> None:
     configure_logging(cfg.log_level, cfg.log_format)
     physical = await open_physical(cfg)
     core = build_core(physical, core_config(cfg))
@@ -144,17 +147,10 @@ async def serve(cfg: ServerConfig, *, dev: DevOptions | None = None, ready: asyn
 
     install_extras(app, cfg)
     host, port = _split_address(cfg.listener.address)
-    ucfg = uvicorn.Config(
-        app, host=host, port=port, lifespan="off", access_log=False, log_level="warning",
-        ssl_certfile=None if cfg.listener.tls_disable else cfg.listener.tls_cert_file or None,
-        ssl_keyfile=None if cfg.listener.tls_disable else cfg.listener.tls_key_file or None,
-        ssl_ca_certs=cfg.listener.tls_client_ca_file or None, server_header=False, date_header=False,
-        timeout_graceful_shutdown=10,
-    )
-    server = _Server(ucfg)
+    server = _listener(app, host, port, cfg)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, server.request_exit)
+        loop.add_signal_handler(sig, server.stop)
     loop.add_signal_handler(signal.SIGHUP, core.audit.broker.reopen)  # log rotation
     log.info("listening on %s (tls %s)", cfg.listener.address, "off" if cfg.listener.tls_disable else "on")
     try:

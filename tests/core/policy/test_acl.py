@@ -4,6 +4,7 @@ wrapping TTLs, granting policies), plus capabilities(), explain(), root, help an
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -431,6 +432,8 @@ def test_explain_names_policy_and_rule() -> None:
     granted = acl.explain("prod/foo", U).to_dict()
     assert granted["allowed"] is True and granted["granting_policies"] == ["ops"]
     assert granted["rule"] == "prod/*"
+
+    json.dumps(data)  # JSON-ready for the CLI and the UI
 
     nothing = acl.explain("nowhere", R)
     assert nothing.rules == () and nothing.decision.reason == "no policy grants access to this path"

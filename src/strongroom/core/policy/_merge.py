@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from strongroom.core.policy.model import (
-    CAPABILITY_BY_NAME,
+    NAME_BITS,
     Capability,
     Decision,
     ParamValues,
@@ -26,6 +26,9 @@ from strongroom.core.policy.model import (
     RuleKind,
     capability_names,
 )
+
+_DENY = int(Capability.DENY)
+_SUDO = int(Capability.SUDO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +66,13 @@ class _Acc:
 
     def add(self, policy: str, rule: PathRule, first: bool) -> None:
         self.sources.append((policy, rule.capabilities))
-        if rule.capabilities & Capability.DENY:
-            if not self.caps & Capability.DENY:
-                self.caps = int(Capability.DENY)
+        if rule.capabilities & _DENY:
+            if not self.caps & _DENY:
+                self.caps = _DENY
                 self.allowed = self.denied = None
             self.denied_by.append(policy)
             return
-        if self.caps & Capability.DENY:
+        if self.caps & _DENY:
             return
         self.caps |= rule.capabilities
         for bit in _BITS:
@@ -89,16 +92,12 @@ class _Acc:
                 self.required.append(lowered)
 
     def freeze(self, kind: RuleKind, key: str) -> Entry:
-        shown = (
-            ()
-            if self.caps & Capability.DENY
-            else tuple(sorted(name for name, flag in CAPABILITY_BY_NAME.items() if self.caps & flag))
-        )
+        shown = () if self.caps & _DENY else tuple(name for name, bit in NAME_BITS if self.caps & bit)
         pattern = key + "*" if kind is RuleKind.PREFIX else key
         cap_set = capability_names(self.caps)
-        sudo = bool(self.caps & Capability.SUDO)
+        sudo = bool(self.caps & _SUDO)
         granted: dict[int, Decision] = {}
-        if not self.caps & Capability.DENY:
+        if not self.caps & _DENY:
             for bit, names in self.granting.items():
                 policies = tuple(dict.fromkeys(names))
                 reason = f"granted by policy {', '.join(policies)} (rule {pattern!r})"
@@ -122,7 +121,7 @@ class _Acc:
         )
 
 
-_BITS = tuple(int(flag) for flag in CAPABILITY_BY_NAME.values() if flag is not Capability.DENY)
+_BITS = tuple(bit for _, bit in NAME_BITS if bit != _DENY)
 
 
 def _smaller_nonzero(current: float, new: float) -> float:

@@ -90,6 +90,20 @@ def _segment_regex(seg: SegmentPattern) -> str:
     return "/".join(parts) + (".*" if seg.is_prefix else "")
 
 
+class _Group(Generic[V]):
+    """Segment rules in rank order, matched with one regex alternation; the first alternative wins."""
+
+    __slots__ = ("_items", "_regex")
+
+    def __init__(self, items: list[tuple[int, SegmentPattern, V]]) -> None:
+        self._items = [(rank, value) for rank, _, value in items]
+        self._regex = re.compile("|".join(f"({_segment_regex(seg)})" for _, seg, _ in items), re.DOTALL)
+
+    def match(self, path: str) -> tuple[int, V] | None:
+        m = self._regex.fullmatch(path)
+        return None if m is None else self._items[m.lastindex - 1]  # type: ignore[operator]
+
+
 class RuleIndex(Generic[V]):
     """Immutable lookup structure over exact, prefix and segment rules.
 
@@ -99,7 +113,7 @@ class RuleIndex(Generic[V]):
     gets an integer rank from its priority so the prefix/segment tie-break compares ints.
     """
 
-    __slots__ = ("_exact", "_prefix", "_prefix_re", "_segment_re", "_segments")
+    __slots__ = ("_any_head", "_by_head", "_exact", "_prefix", "_prefix_re", "_segments", "_top_segment_rank")
 
     def __init__(self, exact: dict[str, V], prefix: dict[str, V], segment: dict[str, V]) -> None:
         self._exact = dict(exact)
@@ -111,9 +125,16 @@ class RuleIndex(Generic[V]):
         self._prefix_re = re.compile("|".join(f"(?:{re.escape(k)})" for k in ordered), re.DOTALL) if ordered else None
         ranked = sorted(((rank[seg.priority], seg, v) for seg, v in segs), key=lambda t: t[0], reverse=True)
         self._segments = tuple(ranked)
-        self._segment_re = (
-            re.compile("|".join(f"({_segment_regex(seg)})" for _, seg, _ in ranked), re.DOTALL) if ranked else None
-        )
+        self._top_segment_rank = ranked[0][0] if ranked else -1
+        # Segment rules grouped by their first path segment (when it is a literal), so a request only runs
+        # the alternation of rules that can match its first segment, plus the rules starting with `+`.
+        groups: dict[str | None, list[tuple[int, SegmentPattern, V]]] = {}
+        for item in ranked:
+            first = item[1].parts[0]
+            literal = first if first != "+" and not (item[1].is_prefix and len(item[1].parts) == 1) else None
+            groups.setdefault(literal, []).append(item)
+        self._by_head = {head: _Group(items) for head, items in groups.items() if head is not None}
+        self._any_head = _Group(groups[None]) if None in groups else None
 
     def __len__(self) -> int:
         return len(self._exact) + len(self._prefix) + len(self._segments)
@@ -129,12 +150,13 @@ class RuleIndex(Generic[V]):
             m = self._prefix_re.match(path)
             if m is not None:
                 best, best_rank = self._prefix[m.group()]
-        if self._segment_re is not None:
-            m = self._segment_re.fullmatch(path)
-            if m is not None:
-                seg_rank, _, value = self._segments[m.lastindex - 1]  # type: ignore[operator]
-                if seg_rank > best_rank:
-                    return value
+        if best_rank < self._top_segment_rank:  # a segment rule could still win
+            group = self._by_head.get(path.partition("/")[0])
+            for candidate in (group, self._any_head):
+                if candidate is not None:
+                    hit = candidate.match(path)
+                    if hit is not None and hit[0] > best_rank:
+                        best_rank, best = hit
         return best
 
     def all_matches(self, path: str) -> Iterator[Match[V]]:

@@ -52,11 +52,15 @@ LEGACY_POLICY: Mapping[str, tuple[str, ...]] = {
 }
 
 
+#: (name, bit) as plain ints, sorted by name: IntFlag arithmetic is ~1 µs per operation.
+NAME_BITS: tuple[tuple[str, int], ...] = tuple(sorted((n, int(f)) for n, f in CAPABILITY_BY_NAME.items()))
+
+
 def capability_names(bits: int) -> frozenset[str]:
     """The names of the capabilities set in `bits` ("deny" alone when deny is set)."""
-    if bits & Capability.DENY:
+    if bits & 1:  # Capability.DENY
         return frozenset({"deny"})
-    return frozenset(name for name, flag in CAPABILITY_BY_NAME.items() if bits & flag)
+    return frozenset(name for name, bit in NAME_BITS if bits & bit)
 
 
 class RuleKind(enum.Enum):

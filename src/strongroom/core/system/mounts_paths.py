@@ -34,10 +34,25 @@ def _config(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+BUILTIN_TYPES = ("system", "cubbyhole", "token", "identity")
+
+
+def view(e: MountEntry) -> dict[str, Any]:
+    """A mount as OpenBao lists it: built-in mounts carry no deprecation status; token/ and sys/ their defaults."""
+    v = e.api_view()
+    if e.type in BUILTIN_TYPES:
+        v.pop("deprecation_status", None)
+    if e.type == "token":
+        v["config"].setdefault("token_type", "default-service")
+    if e.type == "system":
+        v["config"].setdefault("passthrough_request_headers", ["Accept"])
+    return v
+
+
 def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe counts its handlers into it
     def table(kind: str) -> dict[str, Any]:
         entries = core.auth_mounts if kind == "auth" else core.mounts
-        return {e.path: e.api_view() for e in entries}
+        return {e.path: view(e) for e in entries}
 
     async def list_mounts(req: Request, d: FieldData) -> Response:
         return Response(data=table("secret"), top_level=True)
@@ -76,10 +91,10 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
         raise InvalidRequest(f"No {'auth' if kind == 'auth' else 'secret'} engine at {path}")
 
     async def read_mount(req: Request, d: FieldData) -> Response:
-        return Response(data=find(d.get("path"), "secret").api_view(), top_level=True)
+        return Response(data=view(find(d.get("path"), "secret")), top_level=True)
 
     async def read_auth(req: Request, d: FieldData) -> Response:
-        return Response(data=find(d.get("path"), "auth").api_view(), top_level=True)
+        return Response(data=view(find(d.get("path"), "auth")), top_level=True)
 
     def tune_view(e: MountEntry) -> Response:
         v = e.api_view()

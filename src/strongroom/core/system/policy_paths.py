@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from strongroom.core.context import caller
 from strongroom.sdk.errors import InvalidRequest
@@ -37,12 +37,15 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
     async def list_acl(req: Request, d: FieldData) -> Response:
         return Response(data={"keys": await core.policies.names()})
 
-    async def read(req: Request, d: FieldData) -> Response | None:
-        name = d.get("name").lower()
-        text = "" if name == "root" else await core.policies.get_text(name)
-        if text is None:
-            return None
-        return Response(data={"name": name, "rules": text, "policy": text}, top_level=True)
+    def reader(key: str, top_level: bool) -> Any:
+        # sys/policy/<name> answers {name, rules}; sys/policies/acl/<name> answers {name, policy}
+        async def read(req: Request, d: FieldData) -> Response | None:
+            name = d.get("name").lower()
+            text = "" if name == "root" else await core.policies.get_text(name)
+            if text is None:
+                return None
+            return Response(data={"name": name, key: text}, top_level=top_level)
+        return read
 
     async def write(req: Request, d: FieldData) -> None:
         await core.policies.put(d.get("name"), _policy_text(d))
@@ -90,9 +93,11 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
            "path": Field(FieldType.COMMA_STRING_SLICE), "paths": Field(FieldType.COMMA_STRING_SLICE)}
     return [
         Path("policy/?", {Op.READ: list_policies, Op.LIST: list_policies}),
-        Path(r"policy/(?P<name>.+)", {Op.READ: read, Op.UPDATE: write, Op.DELETE: delete}, fields=name),
+        Path(r"policy/(?P<name>.+)", {Op.READ: reader("rules", True), Op.UPDATE: write, Op.DELETE: delete},
+             fields=name),
         Path("policies/acl/?", {Op.LIST: list_acl, Op.READ: list_acl}),
-        Path(r"policies/acl/(?P<name>.+)", {Op.READ: read, Op.UPDATE: write, Op.DELETE: delete}, fields=name),
+        Path(r"policies/acl/(?P<name>.+)", {Op.READ: reader("policy", False), Op.UPDATE: write,
+                                            Op.DELETE: delete}, fields=name),
         Path("capabilities", {Op.UPDATE: capabilities}, fields=cap),
         Path("capabilities-self", {Op.UPDATE: capabilities_self}, fields=cap),
         Path("capabilities-accessor", {Op.UPDATE: capabilities_accessor}, fields=cap),

@@ -26,7 +26,7 @@ def plain(data: dict[str, Any], status: int | None = None) -> Response:
 def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe counts its handlers into it
     async def seal_status(req: Request, d: FieldData) -> Response:
         st = await core.seal.status()
-        st.update({"version": __version__, "build_date": "", "storage_type": core.config.storage_type})
+        st.update({"version": __version__, "commit_date": "", "storage_type": core.config.storage_type})
         if not st["sealed"]:
             st.update({"cluster_name": core.config.cluster_name, "cluster_id": core.cluster_id})
         return plain(st)

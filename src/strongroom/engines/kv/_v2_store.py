@@ -252,6 +252,7 @@ async def upgrade_from_v1(storage: Storage, now: int) -> int:
             meta = KeyMeta()
             await put_version(storage, key, 1, data, now)
             meta.add_version(now, None, 0)
+            meta.oldest_version = 1  # as OpenBao's upgrade records it
             await put_meta(storage, key, meta)
         await storage.delete(key)
         moved += 1

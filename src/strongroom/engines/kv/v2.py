@@ -1,8 +1,9 @@
 """KV version 2: versioned secrets with check-and-set, soft delete, destroy and per-secret metadata.
 
-Matches Vault/OpenBao's `kv-v2` API: config, data/, metadata/, delete/, undelete/, destroy/, subkeys/.
+Matches Vault/OpenBao's `kv-v2` API: config, data/, metadata/, detailed-metadata/, delete/, undelete/,
+destroy/, subkeys/ (tests/engines/test_kv_vs_openbao.py replays request sequences against a real OpenBao).
 Check-and-set is atomic within one server process: every read-modify-write of a secret runs under that
-secret's asyncio lock.
+secret's asyncio lock. On start, a mount that still holds KV v1 data is upgraded in place.
 """
 
 from __future__ import annotations

@@ -1,0 +1,210 @@
+"""`bao operator` init/unseal/seal, rotate-keys (rekey) with verification and generate-root, against a NOT-dev
+Strongroom (sqlite, config file) with a NOT-dev OpenBao (inmem) as the oracle.
+
+One module-scoped pair of servers walks the whole lifecycle in order (each step needs the keys of the last).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.cli._util import assert_same, bao, bao_json, both, both_text, config_servers
+from tests.harness import Server
+
+pytestmark = pytest.mark.slow
+
+
+class Pair:
+    def __init__(self, sr: Server, ob: Server) -> None:
+        self.servers = (sr, ob)
+        self.keys: dict[str, list[str]] = {}
+
+    @property
+    def sr(self) -> Server:
+        return self.servers[0]
+
+    @property
+    def ob(self) -> Server:
+        return self.servers[1]
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    with config_servers() as (sr, ob):
+        yield Pair(sr, ob)
+
+
+def _unseal_all(p: Pair, keys_name: str = "unseal") -> list[Any]:
+    outs = []
+    for s in p.servers:
+        for k in p.keys[f"{keys_name}:{s.addr}"][:2]:
+            out = bao_json(s, "operator", "unseal", k)
+        outs.append(out)
+    return outs
+
+
+def test_01_uninitialised_status(pair: Pair):
+    ours, theirs = both_text(pair.sr, pair.ob, "status")  # exit 2: sealed
+    strip = [ln for ln in ours.splitlines() if not ln.startswith(("Version", "Storage Type"))]
+    assert strip == [ln for ln in theirs.splitlines() if not ln.startswith(("Version", "Storage Type",
+                                                                              "Commit Date"))]
+    assert "Initialized        false" in ours
+    for s in pair.servers:
+        r = httpx.get(s.addr + "/v1/sys/health")
+        assert r.status_code == 501 and r.json()["initialized"] is False
+        assert httpx.get(s.addr + "/v1/sys/init").json() == {"initialized": False}
+
+
+def test_02_init(pair: Pair):
+    outs = [bao_json(s, "operator", "init", "-key-shares=3", "-key-threshold=2") for s in pair.servers]
+    assert_same(outs[0], outs[1])
+    for s, out in zip(pair.servers, outs, strict=True):
+        assert len(out["unseal_keys_b64"]) == 3 and out["unseal_threshold"] == 2
+        s.root_token = out["root_token"]
+        pair.keys[f"unseal:{s.addr}"] = out["unseal_keys_b64"]
+    ours, theirs = both_text(pair.sr, pair.ob, "operator", "init")
+    assert "Code: 400" in ours and "Code: 400" in theirs and "already initialized" in ours
+
+
+def test_03_unseal_progress_reset_and_sealed_errors(pair: Pair):
+    for s in pair.servers:
+        r = httpx.get(s.addr + "/v1/sys/health")
+        assert r.status_code == 503 and r.json()["sealed"] is True
+        r = httpx.get(s.addr + "/v1/sys/health?sealedcode=299")
+        assert r.status_code == 299
+        r = httpx.get(s.addr + "/v1/secret/data/x", headers={"X-Vault-Token": s.root_token})
+        assert r.status_code == 503 and r.json()["errors"] == ["Vault is sealed"]
+    outs = [bao_json(s, "operator", "unseal", pair.keys[f"unseal:{s.addr}"][0]) for s in pair.servers]
+    assert_same(outs[0], outs[1])
+    assert outs[0]["progress"] == 1 and outs[0]["sealed"] is True
+    outs = [bao_json(s, "operator", "unseal", "-reset") for s in pair.servers]
+    assert_same(outs[0], outs[1])
+    assert outs[0]["progress"] == 0
+    ours, theirs = both_text(pair.sr, pair.ob, "operator", "unseal", "not-a-key")
+    assert "Code: 400" in ours and "Code: 400" in theirs
+    outs = _unseal_all(pair)
+    assert_same(outs[0], outs[1])
+    assert outs[0]["sealed"] is False
+    both(pair.sr, pair.ob, "status")
+
+
+def test_04_seal_and_unseal_again(pair: Pair):
+    for s in pair.servers:
+        bao(s, "kv", "put", "secret/x", "a=1", check=False)  # no secret/ mount outside dev mode: fails on both
+    ours, theirs = both_text(pair.sr, pair.ob, "operator", "seal")
+    assert ours == theirs == "Success! Vault is sealed.\n"
+    ours, theirs = both_text(pair.sr, pair.ob, "secrets", "list")
+    assert "Code: 503" in ours and "Code: 503" in theirs and "Vault is sealed" in ours
+    outs = _unseal_all(pair)
+    assert_same(outs[0], outs[1])
+    for s in pair.servers:
+        bao(s, "secrets", "enable", "-path=secret", "-version=2", "kv")
+        bao(s, "kv", "put", "secret/persisted", "v=1")
+
+
+def test_05_rotate_keys_with_verification(pair: Pair):
+    """`bao operator rotate-keys` (OpenBao 2.4+: authenticated sys/rotate/root/*) with -verify."""
+    init = [bao_json(s, "operator", "rotate-keys", "-init", "-key-shares=4", "-key-threshold=3", "-verify")
+            for s in pair.servers]
+    assert_same(init[0], init[1])
+    assert init[0]["verification_required"] is True and init[0]["required"] == 2
+    status = [bao_json(s, "operator", "rotate-keys", "-status") for s in pair.servers]
+    assert_same(status[0], status[1])
+    done = []
+    for s, st in zip(pair.servers, init, strict=True):
+        keys = pair.keys[f"unseal:{s.addr}"]
+        first = bao_json(s, "operator", "rotate-keys", f"-nonce={st['nonce']}", keys[0])
+        assert first["progress"] == 1 and first["complete"] is False or first.get("progress") == 1
+        done.append(bao_json(s, "operator", "rotate-keys", f"-nonce={st['nonce']}", keys[1]))
+    assert_same(done[0], done[1])
+    assert done[0]["complete"] is True and done[0]["verification_required"] is True
+    vstatus = [bao_json(s, "operator", "rotate-keys", "-verify", "-status") for s in pair.servers]
+    assert_same(vstatus[0], vstatus[1])
+    for i in range(3):  # the verification, step by step, in lockstep with OpenBao
+        step = [bao_json(s, "operator", "rotate-keys", "-verify", f"-nonce={d['verification_nonce']}",
+                         d["keys_base64"][i]) for s, d in zip(pair.servers, done, strict=True)]
+        assert_same(step[0], step[1])
+        assert step[0].get("complete", False) is (i == 2)
+    for s, d in zip(pair.servers, done, strict=True):
+        assert len(d["keys_base64"]) == 4
+        pair.keys[f"rotated:{s.addr}"] = d["keys_base64"]
+    outs = [bao_json(s, "operator", "rotate-keys", "-status") for s in pair.servers]
+    assert_same(outs[0], outs[1])
+    assert outs[0]["started"] is False
+    # the new shares (3 of 4) unseal; the old ones do not
+    for s in pair.servers:
+        bao(s, "operator", "seal")
+        old = pair.keys[f"unseal:{s.addr}"]
+        bao(s, "operator", "unseal", old[0])
+        r = bao(s, "operator", "unseal", old[1], check=False)
+        assert r.returncode == 2 and "Code: 400" in r.stderr
+        for k in pair.keys[f"rotated:{s.addr}"][:3]:
+            out = bao_json(s, "operator", "unseal", k)
+        assert out["sealed"] is False and out["t"] == 3 and out["n"] == 4
+        assert bao_json(s, "kv", "get", "secret/persisted")["data"]["data"] == {"v": "1"}
+
+
+def test_06_rotate_keys_cancel(pair: Pair):
+    for s in pair.servers:
+        bao(s, "operator", "rotate-keys", "-init", "-key-shares=1", "-key-threshold=1")
+    ours, theirs = both_text(pair.sr, pair.ob, "operator", "rotate-keys", "-cancel")
+    assert ours == theirs
+    outs = [bao_json(s, "operator", "rotate-keys", "-status") for s in pair.servers]
+    assert_same(outs[0], outs[1])
+    # without a token the authenticated endpoints refuse
+    for s in pair.servers:
+        r = httpx.put(s.addr + "/v1/sys/rotate/root/init", json={"secret_shares": 1, "secret_threshold": 1})
+        assert r.status_code == 403
+
+
+def test_07_generate_root(pair: Pair):
+    init = [bao_json(s, "operator", "generate-root", "-init") for s in pair.servers]
+    assert_same(init[0], init[1])
+    assert init[0]["started"] is True and init[0]["required"] == 3 and len(init[0]["otp"]) == 26
+    status = [bao_json(s, "operator", "generate-root", "-status") for s in pair.servers]
+    assert_same(status[0], status[1])
+    for s, st in zip(pair.servers, init, strict=True):
+        keys = pair.keys[f"rotated:{s.addr}"]
+        for k in keys[:2]:
+            out = bao_json(s, "operator", "generate-root", f"-nonce={st['nonce']}", k)
+        assert out["complete"] is False and out["progress"] == 2
+        out = bao_json(s, "operator", "generate-root", f"-nonce={st['nonce']}", keys[2])
+        assert out["complete"] is True and out["encoded_token"]
+        decoded = bao_json(s, "operator", "generate-root", f"-decode={out['encoded_token']}", f"-otp={st['otp']}")
+        new_root = decoded["token"]
+        me = bao_json(s, "token", "lookup", token=new_root)["data"]
+        assert me["policies"] == ["root"] and me["ttl"] == 0
+        assert bao(s, "secrets", "list", token=new_root).returncode == 0
+    # a wrong nonce and a cancel behave the same
+    for s in pair.servers:
+        bao(s, "operator", "generate-root", "-init")
+    ours, theirs = both_text(pair.sr, pair.ob, "operator", "generate-root", "-nonce=wrong",
+                             pair.keys[f"rotated:{pair.sr.addr}"][0])
+    assert "Code: 400" in ours and "Code: 400" in theirs
+    ours, theirs = both_text(pair.sr, pair.ob, "operator", "generate-root", "-cancel")
+    assert ours == theirs == "Success! Root token generation canceled (if it was started)\n"
+    # -generate-otp is local; sizes agree
+    assert len(bao(pair.sr, "operator", "generate-root", "-generate-otp").stdout.strip()) == 26
+
+
+def test_08_legacy_rekey_endpoints_for_vault_clients(pair: Pair):
+    """Vault's unauthenticated sys/rekey/* (hvac uses them; OpenBao 2.5+ disables them by default)."""
+    s = pair.sr
+    r = httpx.put(s.addr + "/v1/sys/rekey/init", json={"secret_shares": 2, "secret_threshold": 2})
+    assert r.status_code == 200 and r.json()["started"] is True
+    nonce = r.json()["nonce"]
+    keys = pair.keys[f"rotated:{s.addr}"]
+    for k in keys[:2]:
+        r = httpx.put(s.addr + "/v1/sys/rekey/update", json={"key": k, "nonce": nonce})
+        assert r.status_code == 200 and r.json()["complete"] is False
+    r = httpx.put(s.addr + "/v1/sys/rekey/update", json={"key": keys[2], "nonce": nonce})
+    assert r.json()["complete"] is True and len(r.json()["keys_base64"]) == 2
+    pair.keys[f"rotated:{s.addr}"] = r.json()["keys_base64"]
+    bao(s, "operator", "seal")
+    for k in pair.keys[f"rotated:{s.addr}"]:
+        out = bao_json(s, "operator", "unseal", k)
+    assert out["sealed"] is False and out["t"] == 2 and out["n"] == 2
