@@ -228,3 +228,31 @@ def test_key_id_changes_exactly_with_the_kek_version(keyring_plugin: PluginServe
         with pytest.raises(grpc.RpcError) as err:  # the restored file lacks version 2
             c.decrypt(old_seed.ciphertext, old_seed.key_id, dict(old_seed.annotations))
         assert "no version 2" in err.value.details()
+
+
+def test_stop_drains_in_flight_calls(keyring_file: Path, short_dir: Path) -> None:
+    """SIGTERM path: stop() lets a call that is already running finish, then refuses new ones."""
+    import threading
+    import time
+
+    class Slow(KeyringBackend):
+        def unwrap(self, ciphertext: bytes) -> bytes:
+            time.sleep(0.8)
+            return super().unwrap(ciphertext)
+
+    endpoint = f"unix://{short_dir}/d.sock"
+    server = PluginServer(KMSService(Slow(keyring_file), cache_size=0), endpoint)
+    server.start()
+    c = KMSClient(endpoint)
+    enc = c.encrypt(b"w" * 32)
+    got: list[bytes] = []
+    t = threading.Thread(target=lambda: got.append(c.decrypt(enc.ciphertext, enc.key_id, dict(enc.annotations))))
+    t.start()
+    time.sleep(0.2)
+    server.stop(grace=5)
+    t.join(5)
+    assert got == [b"w" * 32]
+    assert not os.path.exists(server.path)
+    with pytest.raises(grpc.RpcError):
+        c.status()
+    c.close()

@@ -29,7 +29,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
-VERBS = {"GET": Operation.READ, "LIST": Operation.LIST, "POST": Operation.UPDATE, "PUT": Operation.UPDATE,
+VERBS = {"GET": Operation.READ, "HEAD": Operation.READ, "LIST": Operation.LIST, "POST": Operation.UPDATE, "PUT": Operation.UPDATE,
          "PATCH": Operation.PATCH, "DELETE": Operation.DELETE}
 PASS_HEADERS = ("x-vault-wrap-ttl", "x-vault-request", "content-type", "user-agent", "x-vault-namespace",
                 "x-vault-wrap-format", "x-vault-policy-override")
@@ -67,6 +67,14 @@ def _headers(scope: Scope) -> tuple[dict[str, str], str]:
         elif name in PASS_HEADERS:
             headers[name] = v.decode("latin-1")
     return headers, token
+
+
+def _headless(send: Send) -> Send:
+    async def wrapped(msg: dict[str, Any]) -> None:
+        if msg["type"] == "http.response.body":
+            msg = {**msg, "body": b""}
+        await send(msg)
+    return wrapped
 
 
 class App:
@@ -143,6 +151,8 @@ class App:
                           remote_port=client[1] or 0, headers=headers, query=query, wrap_ttl=wrap_ttl)
 
     async def _api(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        if scope["method"] == "HEAD":  # e.g. load balancers probing sys/health: status only, no body
+            send = _headless(send)
         start = time.perf_counter()
         api: ApiRequest | None = None
         status = 500
