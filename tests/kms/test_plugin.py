@@ -10,6 +10,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
 from strongroom.atrest import formats
@@ -256,3 +258,18 @@ def test_stop_drains_in_flight_calls(keyring_file: Path, short_dir: Path) -> Non
     with pytest.raises(grpc.RpcError):
         c.status()
     c.close()
+
+
+@given(st.lists(st.sampled_from(["sr1:k/x:v1", "sr1:k/x:v2", "sr1:k/x:v3"]), max_size=40))
+def test_key_id_journal_property(bases: list[str]) -> None:
+    """Same KEK version in a row -> same id; any change -> an id never issued before."""
+    j = Journal()
+    issued: list[str] = []
+    for i, base in enumerate(bases):
+        key_id = j.issue(base)
+        assert key_id.startswith(base)
+        if i and bases[i - 1] == base:
+            assert key_id == issued[-1]
+        else:
+            assert key_id not in issued
+        issued.append(key_id)

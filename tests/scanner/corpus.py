@@ -220,13 +220,13 @@ def _file_gcp(g: Gen) -> tuple[str, list[str], list[tuple[int, int, str]]]:
         '  "token_uri": "https://oauth2.googleapis.com/token"',
         "}",
     ]
-    return ".json", lines, [(5, 5, "gcp-service-account")]
+    return ".json", lines, [(1, len(lines), "gcp-service-account")]
 
 
 def _file_docker_config(g: Gen) -> tuple[str, list[str], list[tuple[int, int, str]]]:
     auth = base64.b64encode(f"{g.word()}:{g.password()}".encode()).decode()
     lines = ["{", '  "auths": {', '    "registry.corp.internal": {', f'      "auth": "{auth}"', "    }", "  }", "}"]
-    return ".json", lines, [(4, 4, "docker-config-auth")]
+    return ".json", lines, [(1, len(lines), "docker-config-auth")]
 
 
 def _file_k8s_secret(g: Gen) -> tuple[str, list[str], list[tuple[int, int, str]]]:
@@ -242,7 +242,7 @@ def _file_k8s_secret(g: Gen) -> tuple[str, list[str], list[tuple[int, int, str]]
         f"  username: {user}",
         f"  password: {pw}",
     ]
-    return ".yaml", lines, [(8, 8, "generic-password")]
+    return ".yaml", lines, [(1, len(lines), "generic-password")]
 
 
 def _file_kubeconfig(g: Gen) -> tuple[str, list[str], list[tuple[int, int, str]]]:
@@ -262,7 +262,7 @@ def _file_kubeconfig(g: Gen) -> tuple[str, list[str], list[tuple[int, int, str]]
         f"    client-certificate-data: {cert}",
         f"    client-key-data: {key}",
     ]
-    return ".kubeconfig", lines, [(12, 12, "private-key")]
+    return ".kubeconfig", lines, [(9, len(lines), "private-key")]
 
 
 def _file_dockerconfigjson_secret(g: Gen) -> tuple[str, list[str], list[tuple[int, int, str]]]:
@@ -277,7 +277,7 @@ def _file_dockerconfigjson_secret(g: Gen) -> tuple[str, list[str], list[tuple[in
         "data:",
         f"  .dockerconfigjson: {base64.b64encode(cfg.encode()).decode()}",
     ]
-    return ".yaml", lines, [(7, 7, "docker-config-auth")]
+    return ".yaml", lines, [(1, len(lines), "docker-config-auth")]
 
 
 FILE_POSITIVES: list[Callable[[Gen], tuple[str, list[str], list[tuple[int, int, str]]]]] = [

@@ -40,3 +40,12 @@ def test_recall_and_precision_per_rule(corpus: tuple[Path, list]) -> None:
     assert not weak, weak
     overall = score_locations(truth, {(f.path, f.line) for f in result.findings})
     assert overall.f1 > 0.98
+
+
+def test_location_scoring() -> None:
+    from tests.scanner.corpus import Planted
+
+    truth = [Planted("a", 1, 3, "private-key"), Planted("b", 5, 5, "jwt")]
+    s = score_locations(truth, {("a", 2), ("a", 3), ("c", 1)})
+    assert (s.tp, s.fn, s.fp, s.reported_tp) == (1, 1, 1, 2)
+    assert s.recall == 0.5 and round(s.precision, 3) == 0.667

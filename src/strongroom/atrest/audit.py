@@ -41,12 +41,47 @@ class Finding:
         return asdict(self)
 
 
+# built-in resources whose etcd key differs from "<group>/<plural>" (the API server's storage prefixes)
+_KEY_ALIASES: dict[str, tuple[str, str]] = {
+    "services/specs": ("", "services"),
+    "services/endpoints": ("", "endpoints"),
+    "minions": ("", "nodes"),
+    "controllers": ("", "replicationcontrollers"),
+    "deployments": ("apps", "deployments"),
+    "replicasets": ("apps", "replicasets"),
+    "statefulsets": ("apps", "statefulsets"),
+    "daemonsets": ("apps", "daemonsets"),
+    "controllerrevisions": ("apps", "controllerrevisions"),
+    "jobs": ("batch", "jobs"),
+    "cronjobs": ("batch", "cronjobs"),
+    "ingress": ("networking.k8s.io", "ingresses"),
+    "networkpolicies": ("networking.k8s.io", "networkpolicies"),
+    "horizontalpodautoscalers": ("autoscaling", "horizontalpodautoscalers"),
+    "poddisruptionbudgets": ("policy", "poddisruptionbudgets"),
+    "roles": ("rbac.authorization.k8s.io", "roles"),
+    "rolebindings": ("rbac.authorization.k8s.io", "rolebindings"),
+    "clusterroles": ("rbac.authorization.k8s.io", "clusterroles"),
+    "clusterrolebindings": ("rbac.authorization.k8s.io", "clusterrolebindings"),
+    "leases": ("coordination.k8s.io", "leases"),
+}
+
+
 def parse_key(key: bytes) -> tuple[str, str, str, str]:
-    """/registry/[<group>/]<resource>/[<namespace>/]<name> -> (group, resource, namespace, name)."""
+    """/registry/[<group>/]<resource>/[<namespace>/]<name> -> (group, resource, namespace, name).
+
+    Namespaced vs cluster-scoped is read from the number of segments; a few built-ins use other storage
+    prefixes (services/specs, minions, deployments without their group, ...), mapped by `_KEY_ALIASES`.
+    """
     parts = key.decode(errors="replace").split("/")
     parts = parts[parts.index("registry") + 1 :] if "registry" in parts else parts[2:]
     group = ""
-    if parts and "." in parts[0] and len(parts) >= 3:
+    if len(parts) >= 2 and f"{parts[0]}/{parts[1]}" in _KEY_ALIASES:
+        group, resource = _KEY_ALIASES[f"{parts[0]}/{parts[1]}"]
+        parts = [resource, *parts[2:]]
+    elif parts and parts[0] in _KEY_ALIASES:
+        group, resource = _KEY_ALIASES[parts[0]]
+        parts = [resource, *parts[1:]]
+    elif parts and "." in parts[0] and len(parts) >= 3:
         group, parts = parts[0], parts[1:]
     resource = parts[0] if parts else ""
     if len(parts) >= 3:

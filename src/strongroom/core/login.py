@@ -22,7 +22,6 @@ def auth_block(token: str, e: TokenEntry, *, now: float) -> dict[str, Any]:
         "accessor": e.accessor,
         "policies": e.policies,
         "token_policies": e.policies,
-        "identity_policies": None,
         "metadata": e.meta or None,
         # the TTL granted at `now` (rounded: truncating would report 3599 for a fresh 1h token, Vault says 3600)
         "lease_duration": max(0, round(e.expire_time - now)) if e.expire_time else 0,

@@ -8,19 +8,53 @@ from __future__ import annotations
 
 import datetime as _dt
 import hmac as _hmac
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, padding, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric import padding as apadding
+from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.x509.oid import ExtensionOID, NameOID
 
 from strongroom.crypto.errors import DecryptionError, InvalidKeyError, VerificationError
+
+
+class _Lazy:
+    """Imports a module (or one attribute of it) on first use: X.509 and the asymmetric modules cost a third of
+    a second to import, and the server's hot path (the barrier) needs only AES-GCM."""
+
+    def __init__(self, module: str, attr: str | None = None) -> None:
+        self._module, self._attr = module, attr
+        self._target: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._target is None:
+            mod = importlib.import_module(self._module)
+            self._target = getattr(mod, self._attr) if self._attr else mod
+        return getattr(self._target, name)
+
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import padding as apadding
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
+    RSAPrivateKey = rsa.RSAPrivateKey
+    RSAPublicKey = rsa.RSAPublicKey
+else:
+    x509 = _Lazy("cryptography.x509")
+    serialization = _Lazy("cryptography.hazmat.primitives.serialization")
+    ec = _Lazy("cryptography.hazmat.primitives.asymmetric.ec")
+    ed25519 = _Lazy("cryptography.hazmat.primitives.asymmetric.ed25519")
+    rsa = _Lazy("cryptography.hazmat.primitives.asymmetric.rsa")
+    apadding = _Lazy("cryptography.hazmat.primitives.asymmetric.padding")
+    ExtensionOID = _Lazy("cryptography.x509.oid", "ExtensionOID")
+    NameOID = _Lazy("cryptography.x509.oid", "NameOID")
+
 
 __all__ = [
     "InvalidSignature",
@@ -115,8 +149,10 @@ def aes_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
 
 # --- RSA ------------------------------------------------------------------------------------------------------
 
-RSAPrivateKey = rsa.RSAPrivateKey
-RSAPublicKey = rsa.RSAPublicKey
+def __getattr__(name: str) -> Any:  # RSAPrivateKey / RSAPublicKey, resolved lazily
+    if name in ("RSAPrivateKey", "RSAPublicKey"):
+        return getattr(rsa, name)
+    raise AttributeError(name)
 
 
 def rsa_generate(bits: int = 4096) -> rsa.RSAPrivateKey:

@@ -196,7 +196,9 @@ def generic_value_ok(key: str, value: str, quoted: bool, code_file: bool) -> boo
 def generic_password(key: str, value: str, quoted: bool, code_file: bool) -> bool:
     if len(value) < 6 or not generic_value_ok(key, value, quoted, code_file):
         return False
-    return _char_classes(value) >= 2 or (len(value) >= 12 and shannon_entropy(value) >= 3.0)
+    if value.isalpha():  # `challengePassword`, `bytes`: identifiers and type names, unless a long random run
+        return len(value) >= 16 and shannon_entropy(value) >= 3.8
+    return _char_classes(value) >= 2
 
 
 def generic_secret(key: str, value: str, quoted: bool, code_file: bool) -> bool:

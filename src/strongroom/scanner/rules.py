@@ -274,12 +274,15 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="npmrc-auth-token",
         description="Registry auth token in an .npmrc",
-        pattern=r"(?i)_auth(?:Token)?\s*=\s*(?P<secret>[A-Za-z0-9_\-.+/=]{20,})",
+        pattern=r"(?:^|:)_auth(?:Token)?\s*=\s*(?P<secret>[A-Za-z0-9_\-.+/=]{20,})",
         keywords=("_authtoken", "_auth"),
         entropy=3.5,
         priority=CONTEXTUAL,
         examples=("//npm.corp.example:8443/:_authToken=dk0qWk12dwb4XYaQAkrWvaNAG+nIy8zJ",),  # strongroom:allow
-        counter_examples=("//registry.npmjs.org/:_authToken=${NPM_TOKEN}",),
+        counter_examples=(
+            "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+            "OID_CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH",
+        ),
     ),
     Rule(
         id="pypi-token",
@@ -346,7 +349,7 @@ RULES: tuple[Rule, ...] = (
         id="database-url",
         description="Database or broker URL with an embedded password",
         pattern=r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|"
-        r"cockroachdb|clickhouse|jdbc:[a-z]+)://(?P<user>[^:@/\s'\"]{1,64}):(?P<secret>[^@/\s'\"]{3,128})@[\w.\-\[\]]+",
+        r"cockroachdb|clickhouse|jdbc:[a-z]+)://(?P<user>[^:@/\s'\"]{1,64}):(?P<secret>[^@/\s'\"]{3,128})@(?!(?:[\w\-]+\.)*example\.(?:com|org|net)\b)[\w.\-\[\]]+",
         keywords=(
             "postgres",
             "mysql",
@@ -376,7 +379,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="url-credentials",
         description="HTTP(S) URL with an embedded password",
-        pattern=r"(?i)\bhttps?://(?P<user>[^:@/\s'\"]{1,64}):(?P<secret>[^@/\s'\"]{3,128})@[\w.\-]+",
+        pattern=r"(?i)\bhttps?://(?P<user>[^:@/\s'\"]{1,64}):(?P<secret>[^@/\s'\"]{3,128})@(?!(?:[\w\-]+\.)*example\.(?:com|org|net)\b)[\w.\-]+",
         keywords=("://",),
         validator="not_placeholder",
         priority=CONTEXTUAL,
@@ -385,6 +388,7 @@ RULES: tuple[Rule, ...] = (
         ),
         counter_examples=(
             "https://user:pass@example.com",
+            'URL("https://jo%40email.com:a%20secret@sub.example.org/")',
             "https://${USER}:${PASS}@host/x",
             "http://localhost:8080/x",
         ),

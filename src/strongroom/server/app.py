@@ -29,8 +29,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
-VERBS = {"GET": Operation.READ, "HEAD": Operation.READ, "LIST": Operation.LIST, "POST": Operation.UPDATE, "PUT": Operation.UPDATE,
-         "PATCH": Operation.PATCH, "DELETE": Operation.DELETE}
+VERBS = {"GET": Operation.READ, "HEAD": Operation.READ, "LIST": Operation.LIST, "POST": Operation.UPDATE,
+         "PUT": Operation.UPDATE, "PATCH": Operation.PATCH, "DELETE": Operation.DELETE}
 PASS_HEADERS = ("x-vault-wrap-ttl", "x-vault-request", "content-type", "user-agent", "x-vault-namespace",
                 "x-vault-wrap-format", "x-vault-policy-override")
 

@@ -14,6 +14,10 @@ from strongroom.sdk.operations import Operation as Op
 
 SEGMENTS = st.sampled_from(["a", "b", "ab", "c"])
 PATHS = st.lists(SEGMENTS, min_size=1, max_size=4).map("/".join)
+# request paths may also hold empty segments and a trailing slash
+REQUEST_PATHS = st.tuples(
+    st.lists(st.sampled_from(["a", "b", "ab", "c", ""]), min_size=1, max_size=4).map("/".join), st.booleans()
+).map(lambda t: t[0] + "/" if t[1] else t[0])
 CAPS = st.lists(st.sampled_from(["create", "read", "update", "delete", "list", "patch", "sudo"]), max_size=4)
 OPS = [Op.CREATE, Op.READ, Op.UPDATE, Op.DELETE, Op.LIST, Op.PATCH]
 
@@ -105,19 +109,31 @@ def ref_capabilities(rule_sets: list[list[tuple[str, list[str], bool]]], path: s
                 names.add("deny")
             else:
                 names.update(caps)
-    if path in merged:
-        best = path
+    def is_glob(p: str) -> bool:
+        return p.endswith("*") or "+" in p.split("/")
+
+    def best_glob(target: str) -> str | None:
+        globs = [p for p in merged if is_glob(p) and ref_matches(p, target)]
+        return max(globs, key=functools.cmp_to_key(ref_compare)) if globs else None
+
+    # sys/capabilities uses LIST semantics: exact, exact without the trailing slash, glob, glob without it
+    trimmed = path[:-1] if path.endswith("/") else None
+    if path in merged and not is_glob(path):
+        best: str | None = path
+    elif trimmed is not None and trimmed in merged and not is_glob(trimmed):
+        best = trimmed
     else:
-        globs = [p for p in merged if ("*" in p or "+" in p.split("/")) and ref_matches(p, path)]
-        if not globs:
-            return ["deny"]
-        best = max(globs, key=functools.cmp_to_key(ref_compare))
+        best = best_glob(path)
+        if best is None and trimmed is not None:
+            best = best_glob(trimmed)
+    if best is None:
+        return ["deny"]
     names = merged[best]
     return ["deny"] if "deny" in names or not names else sorted(names)
 
 
 @settings(max_examples=200, deadline=None)
-@given(RULES, RULES, PATHS)
+@given(RULES, RULES, REQUEST_PATHS)
 def test_compiled_acl_agrees_with_reference(r1: list, r2: list, path: str) -> None:  # type: ignore[type-arg]
     acl = compile_policies(r1, r2)
     assert acl.capabilities(path) == ref_capabilities([r1, r2], path)

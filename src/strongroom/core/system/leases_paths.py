@@ -56,7 +56,7 @@ def paths(core: Core) -> list[Path]:
     async def tidy(req: Request, d: FieldData) -> Response:
         await core.expiration.tidy()
         return Response(warnings=["Tidy operation successfully started. Any information from the operation "
-                                  "will be printed to the server logs."])
+                                  "will be printed to Strongroom's server logs."], raw_status=202)
 
     async def count(req: Request, d: FieldData) -> Response:
         n = len(await core.expiration._all_ids())

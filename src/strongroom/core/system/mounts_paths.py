@@ -97,7 +97,7 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
         return Response(data=view(find(d.get("path"), "auth")), top_level=True)
 
     def tune_view(e: MountEntry) -> Response:
-        v = e.api_view()
+        v = view(e)
         cfg = v["config"]
         data = {"default_lease_ttl": cfg["default_lease_ttl"] or core.config.default_lease_ttl,
                 "max_lease_ttl": cfg["max_lease_ttl"] or core.config.max_lease_ttl,

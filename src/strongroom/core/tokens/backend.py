@@ -48,6 +48,11 @@ ROLE_FIELDS = {
 }
 
 
+def _q(names: list[str]) -> str:
+    """Go's %q of a []string, as Vault formats policy lists in error messages."""
+    return "[" + " ".join(f'"{n}"' for n in names) + "]"
+
+
 def lookup_view(e: TokenEntry, token: str | None) -> dict[str, Any]:
     now = clock.now()
     return {
@@ -92,11 +97,15 @@ def build(core: Core, config: BackendConfig) -> Backend:  # noqa: C901 - a route
             if allowed:
                 bad = [p for p in policies if p not in allowed and p != "default"]
                 if bad:
-                    raise PermissionDenied(f"token policies {bad} must be subset of the role's allowed policies")
+                    shown = sanitize_policy_names(policies, add_default=not no_default)
+                    globs = role.get("allowed_policies_glob") or []
+                    raise InvalidRequest(f"token policies ({_q(shown)}) must be subset of the role's allowed "
+                                         f"policies ({_q(allowed)}) or glob policies ({_q(globs)})")
                 policies = policies or list(allowed)
             disallowed = set(role.get("disallowed_policies") or [])
             if disallowed & set(policies):
-                raise PermissionDenied("token policies include disallowed policies")
+                raise InvalidRequest(f"token policy ({_q(sorted(disallowed & set(policies)))}) is disallowed by "
+                                     "this role")
         policies = sanitize_policy_names(policies, add_default=not no_default)
         if not is_root and not role:
             parent_set = set(parent.policies)
@@ -162,7 +171,7 @@ def build(core: Core, config: BackendConfig) -> Backend:  # noqa: C901 - a route
             raise InvalidRequest("missing token to look up")
         e = await store.lookup(token)
         if e is None:
-            raise InvalidRequest("bad token")
+            raise PermissionDenied("bad token")  # as OpenBao: 403 for an unknown token
         return e, token
 
     async def lookup(req: Request, d: FieldData) -> Response:
@@ -275,7 +284,7 @@ def build(core: Core, config: BackendConfig) -> Backend:  # noqa: C901 - a route
         await store.tidy()
         await core.expiration.tidy()
         return Response(warnings=["Tidy operation successfully started. Any information from the operation "
-                                  "will be printed to the server logs."])
+                                  "will be printed to Strongroom's server logs."], raw_status=202)
 
     tok = {"token": Field(S, "Token", sensitive=True), "increment": Field(D)}
     acc = {"accessor": Field(S), "increment": Field(D)}

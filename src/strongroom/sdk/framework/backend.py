@@ -12,7 +12,7 @@ from strongroom.sdk.errors import UnsupportedOperation, UnsupportedPath
 from strongroom.sdk.framework.fields import OPENAPI_TYPES, FieldData
 from strongroom.sdk.framework.path import Path, SecretType
 from strongroom.sdk.operations import Operation
-from strongroom.sdk.request import Request, Response
+from strongroom.sdk.request import Auth, Request, Response
 from strongroom.sdk.storage import Storage
 
 
@@ -41,6 +41,7 @@ class Backend:
     initialize: Callable[[], Awaitable[None]] | None = None
     periodic: Callable[[], Awaitable[None]] | None = None
     clean: Callable[[], Awaitable[None]] | None = None
+    renew_login: Callable[[Request, Auth], Awaitable[Auth | None]] | None = None  # re-validate on token renew
 
     def route(self, path: str) -> tuple[Path, dict[str, str]]:
         for p in self.paths:
