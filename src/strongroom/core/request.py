@@ -147,7 +147,11 @@ class Pipeline:
         if resp is not None and resp.auth is not None:
             result.auth = await self.core.issue_login_token(resp, route, api)
         if resp is not None and resp.secret is not None:
-            await self.core.register_lease(result, req, route)
+            if route.backend.secret_type(resp.secret.type) is not None:
+                await self.core.register_lease(result, req, route)
+            else:  # a TTL hint (KV v1 `ttl`), not a lease: nothing to renew or revoke
+                default = int(route.entry.config.get("default_lease_ttl", 0)) or self.core.config.default_lease_ttl
+                result.lease_duration, result.renewable = resp.secret.ttl or default, False
         if api.wrap_ttl and resp is not None and (resp.data is not None or result.auth is not None):
             result.wrap_info = await self.core.wrapping.wrap(result, api.wrap_ttl, path, entry)
         return result

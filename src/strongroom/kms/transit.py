@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import os
 import re
+import threading
 from pathlib import Path
 
 import httpx
@@ -64,6 +65,32 @@ class TransitBackend:
         )
         digest = hashlib.sha256(f"{self._address}|{namespace or ''}|{self._mount}|{key}".encode()).hexdigest()
         self._lineage = f"transit/{digest[:16]}"
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+        if renew:
+            self._start_renewer()
+
+    def _start_renewer(self) -> None:
+        """Keep a renewable token alive (renew-self at half its TTL), so the plugin outlives the token's TTL."""
+        try:
+            resp = self._http.get("/v1/auth/token/lookup-self")
+            data = resp.json().get("data") or {} if resp.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError):
+            return  # not fatal here: the first Status probe reports an unreachable backend
+        if not data.get("renewable") or not int(data.get("ttl") or 0):
+            return
+        increment = int(data.get("creation_ttl") or data.get("ttl") or 0)
+
+        def loop(ttl: int) -> None:
+            while not self._stop.wait(max(ttl / 2, 1)):
+                try:
+                    r = self._http.post("/v1/auth/token/renew-self", json={"increment": f"{increment}s"})
+                    ttl = int((r.json().get("auth") or {}).get("lease_duration") or ttl)
+                except (httpx.HTTPError, ValueError):
+                    ttl = max(ttl // 2, 2)  # retry sooner; Status will show errors if the token lapses
+
+        self._renewer = threading.Thread(target=loop, args=(int(data["ttl"]),), daemon=True, name="transit-renew")
+        self._renewer.start()
 
     @property
     def lineage(self) -> str:
@@ -120,4 +147,5 @@ class TransitBackend:
             raise BackendError("transit decrypt returned no plaintext") from None
 
     def close(self) -> None:
+        self._stop.set()
         self._http.close()

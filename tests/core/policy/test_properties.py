@@ -117,6 +117,7 @@ def ref_capabilities(rule_sets: list[list[tuple[str, list[str], bool]]], path: s
         return max(globs, key=functools.cmp_to_key(ref_compare)) if globs else None
 
     # sys/capabilities uses LIST semantics: exact, exact without the trailing slash, glob, glob without it
+    path = path.lstrip("/")  # request paths lose their leading slashes
     trimmed = path[:-1] if path.endswith("/") else None
     if path in merged and not is_glob(path):
         best: str | None = path

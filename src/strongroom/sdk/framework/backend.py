@@ -81,8 +81,7 @@ class Backend:
         fd, warnings = self._field_data(p, captures, req)
         fd.validate()
         resp = await spec.handler(req, fd)
-        if warnings:
-            resp = resp or Response()
+        if warnings and resp is not None:  # as Vault: a handler with no response drops them (204)
             resp.warnings.extend(warnings)
         return resp
 
