@@ -83,7 +83,8 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--items", type=int, default=1, help="encrypted items per SealedSecret")
     ap.add_argument("--bits", type=int, default=4096)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--profile", help="write a cProfile of the controller run to this file")
     args = ap.parse_args()
 
     from strongroom.crypto import _primitives as p
@@ -126,7 +127,14 @@ def main() -> None:
     url = parent.recv()
     try:
         rsa_before, unseal_t = raw_rsa(), raw_unseal()
-        ctl = asyncio.run(_controller(url, sealed, key_secret, args.workers))
+        if args.profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            ctl = prof.runcall(asyncio.run, _controller(url, sealed, key_secret, args.workers))
+            prof.dump_stats(args.profile)
+        else:
+            ctl = asyncio.run(_controller(url, sealed, key_secret, args.workers))
         rsa_after = raw_rsa()
     finally:
         parent.send("stop")

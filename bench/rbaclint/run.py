@@ -37,18 +37,18 @@ TIME = "/usr/bin/time"  # GNU time (Debian package `time`)
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def measure(cmd: list[str]) -> tuple[float, float, float, int]:
+def measure(cmd: list[str], stdout_path: Path | None = None) -> tuple[float, float, float, int]:
     """(wall seconds, CPU seconds, peak RSS in MiB, exit code) of one fresh process.
 
     GNU time (`/usr/bin/time`) reports the tool's own peak RSS and CPU time; wait4() from this (large) process
     would report the RSS inherited at fork. CPU time is printed too because wall time on a shared 2-core machine
     moves with the load.
     """
-    with tempfile.NamedTemporaryFile("r") as out:
+    with tempfile.NamedTemporaryFile("r") as out, open(stdout_path or os.devnull, "wb") as sink:
         start = time.perf_counter()
         code = subprocess.call(
             [TIME, "-f", "%M %U %S", "-o", out.name, *cmd],
-            stdout=subprocess.DEVNULL,
+            stdout=sink,
             stderr=subprocess.DEVNULL,
             env=ENV,
         )
@@ -57,10 +57,12 @@ def measure(cmd: list[str]) -> tuple[float, float, float, int]:
     return elapsed, float(user) + float(system), int(peak_kib) / 1024, code
 
 
-def bench(name: str, cmd: list[str], repeat: int, warmup: bool = True) -> dict[str, float]:
+def bench(
+    name: str, cmd: list[str], repeat: int, warmup: bool = True, stdout_path: Path | None = None
+) -> dict[str, float]:
     if warmup:
         measure(cmd)
-    runs = [measure(cmd) for _ in range(repeat)]
+    runs = [measure(cmd, stdout_path) for _ in range(repeat)]
     times = [r[0] for r in runs]
     row = {
         "best_s": min(times),
@@ -75,6 +77,40 @@ def bench(name: str, cmd: list[str], repeat: int, warmup: bool = True) -> dict[s
         flush=True,
     )
     return row
+
+
+# our rule(s) <-> checkov check(s) that test the same thing
+PAIRS: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+    (("secret-in-env",), ("CKV_K8S_35",)),
+    (("automount-serviceaccount-token",), ("CKV_K8S_38",)),
+    (("wildcard-all", "secrets-wildcard-read"), ("CKV_K8S_49",)),
+    (("escalate-bind",), ("CKV_K8S_157", "CKV_K8S_158")),
+    (("cluster-wide-serviceaccount-grant", "default-serviceaccount-grant"), ("CKV_K8S_42",)),
+]
+
+
+def agreement(path: Path, checkov_json: Path) -> None:
+    """Per overlapping rule: objects flagged by both tools, only by us, only by checkov."""
+    from strongroom.rbaclint import lint, load_paths
+
+    doc = orjson.loads(checkov_json.read_bytes())
+    doc = doc[0] if isinstance(doc, list) else doc
+    theirs: dict[str, set[str]] = {}
+    for r in doc["results"]["failed_checks"]:
+        theirs.setdefault(r["check_id"], set()).add(r["resource"])
+    ours: dict[str, set[str]] = {}
+    for f in lint(load_paths([str(path)]).objects).findings:
+        if f.obj is not None:
+            ours.setdefault(f.rule_id, set()).add(f"{f.obj.kind}.{f.obj.namespace or 'default'}.{f.obj.name}")
+    print("agreement with checkov on overlapping checks (objects):")
+    for our_ids, their_ids in PAIRS:
+        a = set().union(*(ours.get(i, set()) for i in our_ids))
+        b = set().union(*(theirs.get(i, set()) for i in their_ids))
+        only_b = sorted(b - a)
+        print(
+            f"  {'/'.join(our_ids):<58} <-> {'/'.join(their_ids):<22} both {len(a & b):4}  "
+            f"only ours {len(a - b):4}  only checkov {len(only_b):4}" + (f"  e.g. {only_b[0]}" if only_b else "")
+        )
 
 
 def main() -> None:
@@ -130,12 +166,16 @@ def main() -> None:
             tiny.write_text(yaml.safe_dump_all(generate(20)["items"]))
             checkov = [args.checkov, "--framework", "kubernetes", "--quiet", "--compact", "-o", "json", "-f"]
             measure([*checkov, str(tiny)])  # warm-up: bytecode and caches, like ours
-            anchor = bench(f"anchor: checkov -f {label}", [*checkov, str(small)], 1, warmup=False)
+            checkov_out = Path(tmp) / "checkov.json"
+            anchor = bench(
+                f"anchor: checkov -f {label}", [*checkov, str(small)], 1, warmup=False, stdout_path=checkov_out
+            )
             print(
                 f"ratio checkov / strongroom on the same file: {anchor['best_s'] / mine['best_s']:.1f}x wall, "
                 f"{anchor['cpu_s'] / mine['cpu_s']:.1f}x cpu, "
                 f"{anchor['peak_mib'] / mine['peak_mib']:.1f}x peak memory"
             )
+            agreement(small, checkov_out)
         else:
             print("anchor: none (no checkov executable; pass --checkov PATH)")
         target = 5.0

@@ -186,17 +186,22 @@ def test_garbage_never_crashes_the_readers(junk: bytes, prefix: bytes) -> None:
             k8sproto.decode_object(value)
 
 
-@pytest.mark.parametrize("key, want", [
-    (b"/registry/secrets/prod/db", ("", "secrets", "prod", "db")),
-    (b"/registry/namespaces/prod", ("", "namespaces", "", "prod")),
-    (b"/registry/services/specs/prod/web", ("", "services", "prod", "web")),
-    (b"/registry/minions/node-1", ("", "nodes", "", "node-1")),
-    (b"/registry/deployments/prod/web", ("apps", "deployments", "prod", "web")),
-    (b"/registry/clusterroles/admin", ("rbac.authorization.k8s.io", "clusterroles", "", "admin")),
-    (b"/registry/bitnami.com/sealedsecrets/prod/s", ("bitnami.com", "sealedsecrets", "prod", "s")),
-    (b"/registry/apiextensions.k8s.io/customresourcedefinitions/x.example.com",
-     ("apiextensions.k8s.io", "customresourcedefinitions", "", "x.example.com")),
-])
+@pytest.mark.parametrize(
+    "key, want",
+    [
+        (b"/registry/secrets/prod/db", ("", "secrets", "prod", "db")),
+        (b"/registry/namespaces/prod", ("", "namespaces", "", "prod")),
+        (b"/registry/services/specs/prod/web", ("", "services", "prod", "web")),
+        (b"/registry/minions/node-1", ("", "nodes", "", "node-1")),
+        (b"/registry/deployments/prod/web", ("apps", "deployments", "prod", "web")),
+        (b"/registry/clusterroles/admin", ("rbac.authorization.k8s.io", "clusterroles", "", "admin")),
+        (b"/registry/bitnami.com/sealedsecrets/prod/s", ("bitnami.com", "sealedsecrets", "prod", "s")),
+        (
+            b"/registry/apiextensions.k8s.io/customresourcedefinitions/x.example.com",
+            ("apiextensions.k8s.io", "customresourcedefinitions", "", "x.example.com"),
+        ),
+    ],
+)
 def test_etcd_key_layout(key: bytes, want: tuple[str, str, str, str]) -> None:
     from strongroom.atrest.audit import parse_key
 

@@ -17,12 +17,13 @@ from tests.harness import Server, run_cli
 pytestmark = [pytest.mark.bao, pytest.mark.slow]
 
 TS = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+Z")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _norm(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, default=str)
     text = re.sub(r"http://127\.0\.0\.1:\d+", "URL", text)
-    return TS.sub("<ts>", text)
+    return UUID.sub("<uuid>", TS.sub("<ts>", text))
 
 
 def hvac_session(server: Server, v2: str, v1: str) -> list[str]:

@@ -371,5 +371,11 @@ class Store:
         """Events after `rv` (caller holds the lock); raises 410 when the history no longer reaches back."""
         if rv < self.compacted_rv:
             raise ApiStatusError(410, "Expired", f"too old resource version: {rv} ({self.compacted_rv})")
-        return [e for e in self.history if e.rv > rv and e.resource == res
-                and (ns is None or e.obj["metadata"].get("namespace") == ns)]
+        newer: list[WatchEvent] = []
+        for e in reversed(self.history):  # history is in rv order: walk back only as far as needed
+            if e.rv <= rv:
+                break
+            if e.resource == res and (ns is None or e.obj["metadata"].get("namespace") == ns):
+                newer.append(e)
+        newer.reverse()
+        return newer

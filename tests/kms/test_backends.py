@@ -124,3 +124,38 @@ def test_pkcs11_backend_against_softhsm(softhsm: Token, short_dir: Path) -> None
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
+
+
+@pytest.mark.bao
+@pytest.mark.slow
+def test_transit_token_is_renewed_past_its_ttl(bao: Bao) -> None:
+    """A renewable token with a 3 s TTL keeps working after 5 s because the backend renews it."""
+    import time
+
+    bao.call("POST", "transit/keys/k8s-kms")
+    policy = (Path(__file__).resolve().parents[2] / "deploy" / "kms-plugin" / "transit-policy.hcl").read_text()
+    bao.call("PUT", "sys/policies/acl/kms-r", {"policy": policy})  # the shipped least-privilege policy
+    auth = bao.call(
+        "POST", "auth/token/create", {"ttl": "3s", "explicit_max_ttl": "60s", "policies": ["kms-r"], "renewable": True}
+    ).json()["auth"]
+    backend = TransitBackend(bao.addr, "k8s-kms", token=auth["client_token"])
+    try:
+        assert backend.current_version() == 1
+        ct, _ = backend.wrap(b"r" * 32)
+        with pytest.raises(BackendError, match="403"):  # nothing beyond the policy
+            backend._call("POST", "keys/k8s-kms/rotate")
+        time.sleep(5)
+        assert backend.unwrap(ct) == b"r" * 32
+    finally:
+        backend.close()
+    expired = TransitBackend(
+        bao.addr,
+        "kms-r",
+        token=bao.call("POST", "auth/token/create", {"ttl": "2s", "policies": ["kms-r"], "renewable": False}).json()[
+            "auth"
+        ]["client_token"],
+    )
+    time.sleep(3)
+    with pytest.raises(BackendError, match="403"):
+        expired.wrap(b"r" * 32)
+    expired.close()

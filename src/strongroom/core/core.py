@@ -39,6 +39,7 @@ class CoreConfig:
     storage_type: str = "sqlite"
     disable_mlock: bool = True
     audit_timeout: float = 1.0
+    periodic_interval: float = 60.0
     audit_api_changes: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -64,6 +65,7 @@ class Core:
         self.post_unseal_hooks: list[Callable[[], Any]] = []
         self.pre_seal_hooks: list[Callable[[], Any]] = []
         self.unmount_hooks: list[Callable[[str], Any]] = []
+        self._periodic_task: asyncio.Task[None] | None = None
         from strongroom.core.audit import AuditManager
         from strongroom.core.expiration import ExpirationManager
         from strongroom.core.metrics import Metrics
@@ -137,6 +139,7 @@ class Core:
         await self._load_mounts()
         await self.audit.setup()
         await self.expiration.setup()
+        self._periodic_task = asyncio.get_running_loop().create_task(self._periodic_loop())
         for hook in self.post_unseal_hooks:
             r = hook()
             if asyncio.iscoroutine(r):
@@ -151,6 +154,9 @@ class Core:
             if route.backend.clean is not None:
                 await route.backend.clean()
         await self.expiration.stop()
+        if self._periodic_task is not None:
+            self._periodic_task.cancel()
+            self._periodic_task = None
         self.audit.teardown()
         self.router.clear()
         self.tokens.reset()
@@ -198,6 +204,18 @@ class Core:
         for path, st in self.audit.status().items():
             self.metrics.audit_latency.labels(path).set(st["last_latency"])
             self.metrics.audit_dropped.labels(path).set(st["dropped"])
+
+    async def _periodic_loop(self) -> None:
+        """Backends' housekeeping (key auto-rotation, tidy) every `periodic_interval` seconds."""
+        while True:
+            await asyncio.sleep(self.config.periodic_interval)
+            for route in self.router.routes():
+                if route.backend.periodic is None:
+                    continue
+                try:
+                    await route.backend.periodic()
+                except Exception:  # one backend's failure must not stop the others' housekeeping
+                    log.exception("periodic function of %s failed", route.prefix)
 
     async def _drop_cubbyhole(self, entry: TokenEntry) -> None:
         for route in self.router.routes():

@@ -349,3 +349,124 @@ def hkdf_expand_sha256(prk: bytes, *, info: bytes, length: int = 32) -> bytes:
     from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
     return HKDFExpand(algorithm=hashes.SHA256(), length=length, info=info).derive(prk)
+
+
+# --- generic signing (transit) --------------------------------------------------------------------------------
+
+_HASHES = {"sha2-224": "SHA224", "sha2-256": "SHA256", "sha2-384": "SHA384", "sha2-512": "SHA512",
+           "sha3-224": "SHA3_224", "sha3-256": "SHA3_256", "sha3-384": "SHA3_384", "sha3-512": "SHA3_512"}
+
+
+def hash_algorithm(name: str) -> hashes.HashAlgorithm:
+    try:
+        cls: type[hashes.HashAlgorithm] = getattr(hashes, _HASHES[name])
+    except KeyError:
+        raise InvalidKeyError(f"unsupported hash algorithm {name!r}") from None
+    return cls()
+
+
+def digest(name: str, data: bytes) -> bytes:
+    h = hashes.Hash(hash_algorithm(name))
+    h.update(data)
+    return h.finalize()
+
+
+def hmac_digest(key: bytes, data: bytes, hash_name: str = "sha2-256") -> bytes:
+    import hmac as std_hmac
+
+    std_name = {"sha2-224": "sha224", "sha2-256": "sha256", "sha2-384": "sha384", "sha2-512": "sha512",
+                "sha3-224": "sha3_224", "sha3-256": "sha3_256", "sha3-384": "sha3_384", "sha3-512": "sha3_512"}
+    if hash_name not in std_name:
+        raise InvalidKeyError(f"unsupported hash algorithm {hash_name!r}")
+    return std_hmac.new(key, data, std_name[hash_name]).digest()
+
+
+def sign(key: Any, data: bytes, *, hash_name: str = "sha2-256", rsa_padding: str = "pss",
+         prehashed: bool = False) -> bytes:
+    """Signs with an Ed25519, ECDSA or RSA private key (RSA: PSS with max salt, or PKCS#1 v1.5)."""
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(data)
+    algo: Any = Prehashed(hash_algorithm(hash_name)) if prehashed else hash_algorithm(hash_name)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(algo))
+    if isinstance(key, rsa.RSAPrivateKey):
+        pad: Any = (apadding.PSS(apadding.MGF1(hash_algorithm(hash_name)), apadding.PSS.MAX_LENGTH)
+                    if rsa_padding == "pss" else apadding.PKCS1v15())
+        return key.sign(data, pad, algo)
+    raise InvalidKeyError("not a signing key")
+
+
+def verify(key: Any, signature: bytes, data: bytes, *, hash_name: str = "sha2-256", rsa_padding: str = "pss",
+           prehashed: bool = False) -> None:
+    """Raises VerificationError; never returns a bool."""
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+    algo: Any = Prehashed(hash_algorithm(hash_name)) if prehashed else hash_algorithm(hash_name)
+    try:
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, data)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(algo))
+        elif isinstance(key, rsa.RSAPublicKey):
+            pad: Any = (apadding.PSS(apadding.MGF1(hash_algorithm(hash_name)), apadding.PSS.AUTO)
+                        if rsa_padding == "pss" else apadding.PKCS1v15())
+            key.verify(signature, data, pad, algo)
+        else:
+            raise InvalidKeyError("not a verification key")
+    except InvalidSignature:
+        raise VerificationError("signature verification failed") from None
+
+
+def private_key_from_raw_ed25519(raw: bytes) -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def public_key_raw(key: ed25519.Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def generate_asymmetric(kind: str) -> Any:
+    if kind == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if kind in ("ecdsa-p256", "ecdsa-p384", "ecdsa-p521"):
+        curve: ec.EllipticCurve = {"ecdsa-p256": ec.SECP256R1(), "ecdsa-p384": ec.SECP384R1(),
+                                   "ecdsa-p521": ec.SECP521R1()}[kind]
+        return ec.generate_private_key(curve)
+    if kind.startswith("rsa-"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(kind[4:]))
+    raise InvalidKeyError(f"unsupported key type {kind!r}")
+
+
+# --- JWS (Kubernetes service-account JWTs, auth/kubernetes pem_keys) ----------------------------------------
+
+_JWS_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+
+
+def jws_verify(public_key_pem: bytes, alg: str, signing_input: bytes, signature: bytes) -> None:
+    """Verifies a JWS signature (RS*/PS*/ES* with 256/384/512, EdDSA). Raises VerificationError or
+    InvalidKeyError; `alg` must match the key type (no "none", no HMAC)."""
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    key = load_public_key_pem(public_key_pem)
+    family, bits = alg[:2], alg[2:]
+    try:
+        if alg == "EdDSA" and isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, signing_input)
+        elif family == "RS" and bits in _JWS_HASHES and isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, signing_input, apadding.PKCS1v15(), _JWS_HASHES[bits]())
+        elif family == "PS" and bits in _JWS_HASHES and isinstance(key, rsa.RSAPublicKey):
+            h = _JWS_HASHES[bits]()
+            key.verify(signature, signing_input, apadding.PSS(apadding.MGF1(h), h.digest_size), h)
+        elif family == "ES" and bits in _JWS_HASHES and isinstance(key, ec.EllipticCurvePublicKey):
+            half = len(signature) // 2
+            if len(signature) % 2 or half != (key.curve.key_size + 7) // 8:
+                raise VerificationError("signature verification failed")
+            der = encode_dss_signature(int.from_bytes(signature[:half], "big"),
+                                       int.from_bytes(signature[half:], "big"))
+            key.verify(der, signing_input, ec.ECDSA(_JWS_HASHES[bits]()))
+        else:
+            raise InvalidKeyError(f"algorithm {alg!r} does not match the key or is not allowed")
+    except InvalidSignature:
+        raise VerificationError("signature verification failed") from None

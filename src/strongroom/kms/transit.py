@@ -48,6 +48,7 @@ class TransitBackend:
         namespace: str | None = None,
         cacert: str | None = None,
         timeout: float = 2.0,
+        renew: bool = True,
     ) -> None:
         self._address = address.rstrip("/")
         self._key, self._mount = key, mount.strip("/")
@@ -74,7 +75,7 @@ class TransitBackend:
         """Keep a renewable token alive (renew-self at half its TTL), so the plugin outlives the token's TTL."""
         try:
             resp = self._http.get("/v1/auth/token/lookup-self")
-            data = resp.json().get("data") or {} if resp.status_code == 200 else {}
+            data = (resp.json().get("data") or {}) if resp.status_code == 200 else {}
         except (httpx.HTTPError, ValueError):
             return  # not fatal here: the first Status probe reports an unreachable backend
         if not data.get("renewable") or not int(data.get("ttl") or 0):

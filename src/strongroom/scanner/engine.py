@@ -27,6 +27,7 @@ MULTILINE_WINDOW = 20_000
 CODE_EXTENSIONS = frozenset(
     {
         ".py",
+        ".pyi",
         ".js",
         ".mjs",
         ".cjs",

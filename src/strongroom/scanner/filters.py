@@ -14,6 +14,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from urllib.parse import unquote
 
 __all__ = ["VALIDATORS", "is_documented_example", "is_placeholder", "shannon_entropy"]
 
@@ -125,6 +126,8 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _DOTTED_REF = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\))?$")
 _NAME_LIKE = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$")
 _SRI = re.compile(r"^sha(?:1|256|384|512)-[A-Za-z0-9+/=]+$")
+_SELF_NAMING = ("token", "secret", "password", "passwd", "apikey", "api_key", "credential")
+_NUMERIC = re.compile(r"^[\d.\-_:/+]+$")
 _REPEATED = re.compile(r"^(.)\1+$|^(?:.{1,3})\1{3,}$")
 _NON_SECRET_KEY = re.compile(
     r"(?:name|file|path|dir|url|uri|endpoint|host|env|len|length|size|min|max|count|policy|field|type|"
@@ -178,7 +181,7 @@ def _looks_structural(value: str) -> bool:
         or _SRI.match(value)
         or _DOTTED_REF.match(value)
         or value.startswith(("/", "./", "../", "~/", "http:", "https:", "file:", "arn:", "projects/"))
-        or value.replace(".", "").replace("_", "").isdigit()
+        or _NUMERIC.match(value) is not None
     )
 
 
@@ -188,8 +191,11 @@ def generic_value_ok(key: str, value: str, quoted: bool, code_file: bool) -> boo
         return False
     if code_file and not quoted:
         return False  # `password = get_password()` or `token = tok` in code: a reference, not a literal
-    if is_placeholder(value) or _looks_structural(value) or "(" in value:
-        return False
+    if is_placeholder(value) or _looks_structural(value) or "(" in value or "[" in value:
+        return False  # calls, subscripts and type annotations are code, not literals
+    low = value.lower()
+    if any(word in low for word in _SELF_NAMING):
+        return False  # `"V1TokenRequest": "V1TokenRequest"`, `secret: my-secret-name`: names, not secrets
     return not (_NAME_LIKE.match(value) and len(value) < 24 and not any(c.isdigit() for c in value))
 
 
@@ -265,7 +271,10 @@ def pem_body(secret: str) -> bool:
 
 
 def not_placeholder(secret: str) -> bool:
-    return not is_placeholder(secret) and secret.lower() not in {"pass", "password", "secret"}
+    """For URL passwords: percent-decoded, and a literal "password"/"secret" in it marks a documentation example."""
+    plain = unquote(secret)
+    low = plain.lower()
+    return not is_placeholder(plain) and "password" not in low and "secret" not in low and low != "pass"
 
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {

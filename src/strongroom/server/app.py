@@ -17,7 +17,7 @@ import orjson
 from strongroom.core.core import Core
 from strongroom.core.envelope import envelope
 from strongroom.core.request import ApiRequest, ApiResult
-from strongroom.sdk.errors import InvalidRequest, PayloadTooLarge
+from strongroom.sdk.errors import InvalidRequest, PayloadTooLarge, StrongroomError
 from strongroom.sdk.framework import parse_duration
 from strongroom.sdk.operations import Operation
 from strongroom.server.errors import to_status
@@ -67,6 +67,10 @@ def _headers(scope: Scope) -> tuple[dict[str, str], str]:
         elif name in PASS_HEADERS:
             headers[name] = v.decode("latin-1")
     return headers, token
+
+
+class UnsupportedMediaType(StrongroomError):
+    status = 415
 
 
 def _headless(send: Send) -> Send:
@@ -120,6 +124,11 @@ class App:
         if op is None:
             raise InvalidRequest(f"unsupported HTTP method {method}")
         headers, token = _headers(scope)
+        if op == Operation.PATCH:  # as Vault: a JSON merge patch must say so
+            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype != "application/merge-patch+json":
+                raise UnsupportedMediaType("PATCH requires Content-Type of application/merge-patch+json, "
+                                           f"provided {ctype or 'none'}")
         qs = scope.get("query_string", b"")
         query = dict(parse_qsl(qs.decode("latin-1"), keep_blank_values=True)) if qs else {}
         data: dict[str, Any] = {}
@@ -133,11 +142,11 @@ class App:
             try:
                 parsed = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
-                raise InvalidRequest(f"failed to parse JSON input: {exc.msg}") from None
+                raise InvalidRequest(f"failed to decode JSON input: {exc.msg}") from None
             if parsed is None:
                 parsed = {}
             if not isinstance(parsed, dict):
-                raise InvalidRequest("failed to parse JSON input: the request body must be a JSON object")
+                raise InvalidRequest("failed to decode JSON input: the request body must be a JSON object")
             if op in (Operation.UPDATE, Operation.PATCH, Operation.DELETE) or parsed:
                 data = {**data, **parsed}
         wrap_ttl = 0

@@ -6,7 +6,7 @@ from strongroom.core.core import Core, CoreConfig
 from strongroom.core.physical import Physical
 from strongroom.core.system import build as build_system
 from strongroom.core.tokens.backend import build as build_token
-from strongroom.engines import cubbyhole, kv
+from strongroom.engines import cubbyhole, kv, transit
 from strongroom.sdk.framework import Backend, BackendConfig
 
 
@@ -14,7 +14,7 @@ def _identity(core: Core, cfg: BackendConfig) -> Backend:
     return Backend(paths=[], help="identity store")
 
 
-ENGINES = {"kv": kv.factory, "cubbyhole": cubbyhole.factory}
+ENGINES = {"kv": kv.factory, "cubbyhole": cubbyhole.factory, "transit": transit.factory}
 AUTH_METHODS: dict[str, object] = {}
 
 
@@ -30,7 +30,7 @@ def _optional_engines() -> dict[str, object]:
     found: dict[str, object] = {}
     import importlib
 
-    for name, module in (("transit", "strongroom.engines.transit"), ("database", "strongroom.engines.database")):
+    for name, module in (("database", "strongroom.engines.database"),):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

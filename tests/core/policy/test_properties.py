@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strongroom.core.policy import ACL, Policy, parse_policy
+from strongroom.sdk.errors import InvalidRequest
 from strongroom.sdk.operations import Operation as Op
 
 SEGMENTS = st.sampled_from(["a", "b", "ab", "c"])
@@ -109,6 +110,7 @@ def ref_capabilities(rule_sets: list[list[tuple[str, list[str], bool]]], path: s
                 names.add("deny")
             else:
                 names.update(caps)
+
     def is_glob(p: str) -> bool:
         return p.endswith("*") or "+" in p.split("/")
 
@@ -190,3 +192,85 @@ def test_policy_order_does_not_matter(r1: list, r2: list, path: str) -> None:  #
 def test_hcl_and_json_parse_alike(rules: list) -> None:  # type: ignore[type-arg]
     doc = {"path": [{p: {"capabilities": ["deny"] if d else c}} for p, c, d in rules]}
     assert parse_policy("p", to_hcl(rules)).rules == parse_policy("p", json.dumps(doc)).rules
+
+
+JSON_KEYS = st.sampled_from(
+    [
+        "capabilities",
+        "policy",
+        "allowed_parameters",
+        "denied_parameters",
+        "required_parameters",
+        "min_wrapping_ttl",
+        "max_wrapping_ttl",
+        "expiration",
+        "comment",
+        "a",
+        "*",
+        "read",
+        "deny",
+    ]
+)
+HCL_BITS = st.sampled_from(
+    [
+        "path",
+        '"x"',
+        '"a/+/b*"',
+        "{",
+        "}",
+        "[",
+        "]",
+        "=",
+        ",",
+        '"read"',
+        '"deny"',
+        "capabilities",
+        "policy",
+        "allowed_parameters",
+        "denied_parameters",
+        "required_parameters",
+        "min_wrapping_ttl",
+        "1",
+        "true",
+        '"1h"',
+        "\n",
+        "#c\n",
+        "name",
+        "{{",
+        "}}",
+        "$",
+        "-",
+        "1e999",
+        "null",
+        '"\\u0000"',
+        ":",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(HCL_BITS, max_size=25).map(" ".join), st.text(max_size=80)))
+def test_any_text_parses_or_fails_cleanly(text: str) -> None:
+    """Whatever comes in, the only failure is InvalidRequest (a 400), never a crash."""
+    try:
+        policy = parse_policy("fuzz", text)
+    except InvalidRequest:
+        return
+    ACL.compile([policy]).check("x", Op.READ)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(JSON_KEYS, inner, max_size=3),
+        max_leaves=12,
+    )
+)
+def test_any_json_body_parses_or_fails_cleanly(body: object) -> None:
+    text = json.dumps({"path": {"x": body}})
+    try:
+        policy = parse_policy("fuzz", text)
+    except InvalidRequest:
+        return
+    ACL.compile([policy]).check("x", Op.UPDATE, {"a": 1})

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from strongroom.core.policy.model import Policy
 from strongroom.core.policy.names import DEFAULT_POLICY, RESPONSE_WRAPPING_POLICY, ROOT_POLICY
 from strongroom.core.policy.parser import parse_policy
@@ -92,10 +94,13 @@ path "sys/wrapping/unwrap" {
 """
 
 
+@functools.cache
 def default_policy() -> Policy:
+    """The built-in default policy, parsed once (Policy objects are immutable, so sharing is safe)."""
     return parse_policy(DEFAULT_POLICY, DEFAULT_POLICY_HCL)
 
 
+@functools.cache
 def response_wrapping_policy() -> Policy:
     return parse_policy(RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_HCL)
 
@@ -106,7 +111,7 @@ def root_policy() -> Policy:
 
 
 def builtin_policies() -> dict[str, Policy]:
-    """The policies a fresh store starts with, by name."""
+    """The policies a fresh store starts with, by name (a new dict each call; the values are shared)."""
     return {
         DEFAULT_POLICY: default_policy(),
         RESPONSE_WRAPPING_POLICY: response_wrapping_policy(),

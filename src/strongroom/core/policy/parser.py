@@ -10,6 +10,7 @@ so a policy never grants more here than it would there.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -228,6 +229,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("a duration cannot be a boolean")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("a duration must be finite")
         return float(value)
     if not isinstance(value, str):
         raise ValueError("a duration must be a number or a string")

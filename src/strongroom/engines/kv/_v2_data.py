@@ -64,7 +64,7 @@ class DataRoutes:
         if found is None:
             return None
         meta, n, data = found
-        body = {"data": data, "metadata": meta.version_api(n)}
+        body = {"data": data, "metadata": meta.version_api(n)}  # sorted keys, as Go writes maps
         # a deleted or destroyed version answers 404 *with* its metadata, as Vault does
         return Response(data=body, raw_status=404 if data is None else None)
 
@@ -130,7 +130,7 @@ class DataRoutes:
             return None
         meta, n, data = found
         keys = None if data is None else strip_values(data, param(req, d, "depth"))
-        body = {"subkeys": keys, "metadata": meta.version_api(n)}
+        body = {"metadata": meta.version_api(n), "subkeys": keys}
         return Response(data=body, raw_status=404 if data is None else None)
 
     def paths(self) -> list[Path]:

@@ -216,7 +216,7 @@ class MetadataRoutes:
             meta = await store.get_meta(storage_of(req), prefix + key.rstrip("/"))
             if meta is not None:
                 info[key] = meta.api()
-        return Response(data={"keys": keys, "key_info": info})
+        return Response(data={"key_info": info, "keys": keys})
 
     def paths(self) -> list[Path]:
         return [Path(

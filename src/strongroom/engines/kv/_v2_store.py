@@ -51,9 +51,10 @@ class Config:
         return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
     def api(self) -> dict[str, Any]:
-        return {"max_versions": self.max_versions, "cas_required": self.cas_required,
+        # keys in sorted order, as Go's encoding/json writes maps
+        return {"cas_required": self.cas_required,
                 "delete_version_after": go_duration(self.delete_version_after),
-                "metadata_cas_required": self.metadata_cas_required}
+                "max_versions": self.max_versions, "metadata_cas_required": self.metadata_cas_required}
 
 
 @dataclass
@@ -127,21 +128,23 @@ class KeyMeta:
 
     def version_api(self, n: int) -> dict[str, Any]:
         """The per-version metadata block of data/ and subkeys/ responses."""
-        return {"version": n, **self.versions[n].api(), "custom_metadata": self.custom_metadata}
+        vm = self.versions[n]
+        return {"created_time": rfc3339nano(vm.created_time), "custom_metadata": self.custom_metadata,
+                "deletion_time": rfc3339nano(vm.deletion_time), "destroyed": vm.destroyed, "version": n}
 
     def api(self) -> dict[str, Any]:
         return {
-            "versions": {str(n): v.api() for n, v in sorted(self.versions.items())},
-            "current_version": self.current_version,
-            "oldest_version": self.oldest_version,
-            "created_time": rfc3339nano(self.created_time),
-            "updated_time": rfc3339nano(self.updated_time),
-            "max_versions": self.max_versions,
             "cas_required": self.cas_required,
-            "delete_version_after": go_duration(self.delete_version_after),
-            "custom_metadata": self.custom_metadata,
+            "created_time": rfc3339nano(self.created_time),
             "current_metadata_version": self.current_metadata_version,
+            "current_version": self.current_version,
+            "custom_metadata": self.custom_metadata,
+            "delete_version_after": go_duration(self.delete_version_after),
+            "max_versions": self.max_versions,
             "metadata_cas_required": self.metadata_cas_required,
+            "oldest_version": self.oldest_version,
+            "updated_time": rfc3339nano(self.updated_time),
+            "versions": {str(n): v.api() for n, v in sorted(self.versions.items(), key=lambda kv: str(kv[0]))},
         }
 
 

@@ -5,6 +5,7 @@ Messages must never contain a secret value; callers pass redacted text.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import secrets
@@ -26,6 +27,18 @@ class EventRecorder:
 
     def __init__(self, kube: Kube, component: str, *, host: str = "") -> None:
         self.kube, self.component, self.host = kube, component, host
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def emit(self, obj: Obj, type_: str, reason: str, message: str) -> None:
+        """Fire and forget (as client-go's recorder): the reconcile does not wait for the Event write."""
+        task = asyncio.ensure_future(self.record(obj, type_, reason, message))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        """Wait for Events still being written (tests, shutdown)."""
+        if self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     async def record(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         meta = obj.get("metadata", {})

@@ -129,7 +129,7 @@ class SealedSecretReconciler:
                 changed = True
                 self.sealed.remember(updated, based_on=meta.get("resourceVersion"))
         if announce or changed:
-            await self.events.record(ss, NORMAL if ok else WARNING, reason, message)
+            self.events.emit(ss, NORMAL if ok else WARNING, reason, message)
 
     def _forget(self, key: str) -> None:
         self._memo.pop(key, None)

@@ -46,7 +46,9 @@ def _rule_check(
                 what = pred(rule)
                 if what:
                     where = ctx.rbac.bound_to(role)
-                    yield check.finding(role.obj, f"{role.ref} {what} [{rule.describe()}]; {where}")
+                    # a namespaced Role cannot reach cluster-scoped resources: one step lower for critical checks
+                    sev = Severity.HIGH if role.kind == "Role" and check.severity == Severity.CRITICAL else None
+                    yield check.finding(role.obj, f"{role.ref} {what} [{rule.describe()}]; {where}", sev)
                     break
 
     return run

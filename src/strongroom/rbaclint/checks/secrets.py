@@ -46,6 +46,13 @@ def _committed(check: Check, ctx: Context) -> Iterator[Finding]:
             yield check.finding(obj, f"{obj.ref} holds literal values for key(s) {', '.join(keys)} in a manifest")
 
 
+def _sa_token(check: Check, ctx: Context) -> Iterator[Finding]:
+    for obj in ctx.kind("Secret"):
+        if obj.raw.get("type") == "kubernetes.io/service-account-token" and not obj.from_cluster:
+            sa = obj.annotations.get("kubernetes.io/service-account.name", "?")
+            yield check.finding(obj, f"{obj.ref} asks for a non-expiring token for service account {sa}")
+
+
 def _netpol(check: Check, ctx: Context) -> Iterator[Finding]:
     covered = {o.namespace for o in ctx.kind("NetworkPolicy")}
     first: dict[str, K8sObject] = {}
@@ -62,6 +69,10 @@ def _netpol(check: Check, ctx: Context) -> Iterator[Finding]:
         yield check.finding(anchor, f"namespace {ns} holds {counts[ns]} Secret object(s) but has no NetworkPolicy")
 
 
+_SA_TOKEN = (
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ci-token\n  namespace: app\n  annotations:\n"
+    "    kubernetes.io/service-account.name: ci\n"
+)
 CHECKS = [
     Check(
         "committed-secret",
@@ -89,6 +100,16 @@ CHECKS = [
         "spec:\n  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA==\n---\n"
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n"
         "  namespace: shop\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n",
+        category="secret",
+    ),
+    Check(
+        "long-lived-serviceaccount-token",
+        "Manifest creates a non-expiring service-account token",
+        Severity.MEDIUM,
+        "Use short-lived tokens (projected volumes or `kubectl create token`); delete legacy token Secrets.",
+        _sa_token,
+        _SA_TOKEN + "type: kubernetes.io/service-account-token\n",
+        _SA_TOKEN + "type: Opaque\n",
         category="secret",
     ),
 ]

@@ -39,9 +39,24 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+_OWNER_KINDS = frozenset({"ReplicaSet", "DaemonSet", "StatefulSet", "Job", "ReplicationController"})
+
+
+def _controlled(pod: K8sObject) -> bool:
+    refs = pod.metadata.get("ownerReferences")
+    return any(isinstance(r, dict) and r.get("controller") and r.get("kind") in _OWNER_KINDS for r in _list(refs))
+
+
 def pod_specs(ctx: Context) -> Iterator[tuple[K8sObject, dict[str, Any]]]:
-    """Every pod spec in the input, from Pods, workload templates and CronJobs."""
+    """Every pod spec in the input, from Pods, workload templates and CronJobs.
+
+    When the input also holds workloads (a cluster or a full dump), Pods created by a ReplicaSet, DaemonSet,
+    StatefulSet or Job are skipped: their template is checked at the workload, once instead of per replica.
+    """
+    has_templates = any(ctx.by_kind.get(k) for k in (*_TEMPLATE_KINDS, "CronJob"))
     for obj in ctx.kind("Pod"):
+        if has_templates and _controlled(obj):
+            continue
         yield obj, _dict(obj.raw.get("spec"))
     for obj in ctx.kind(*_TEMPLATE_KINDS):
         spec = obj.raw.get("template") if obj.kind == "PodTemplate" else _dict(obj.raw.get("spec")).get("template")
