@@ -123,7 +123,7 @@ def tools(out_dir: Path) -> dict[str, tuple[list[str], Path, Callable[[Path, Pat
                 "error",
             ],
             out_dir / "betterleaks.json",
-            _gitleaks_like,
+            _betterleaks,
         ),
         "kingfisher": (
             [

@@ -51,6 +51,7 @@ class Target:
     def __init__(self, name: str, addr: str, proc: subprocess.Popen[bytes], data: str, startup: float) -> None:
         self.name, self.addr, self.proc, self.data, self.startup = name, addr, proc, data, startup
         self.token = ""
+        self.ciphertext = ""
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -90,7 +91,7 @@ def start_strongroom() -> Target:
     return Target("strongroom", addr, proc, data, time.perf_counter() - t0)
 
 
-def start_openbao() -> Target:
+def start_openbao(audit: bool = False) -> Target:
     data = tempfile.mkdtemp(prefix="bench-bao-")
     port, cport = free_port(), free_port()
     os.makedirs(os.path.join(data, "raft"))
@@ -99,7 +100,8 @@ def start_openbao() -> Target:
         f.write(f'storage "raft" {{\n  path = "{data}/raft"\n  node_id = "bench"\n}}\n'
                 f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n'
                 f'api_addr = "http://127.0.0.1:{port}"\ncluster_addr = "http://127.0.0.1:{cport}"\n'
-                'disable_mlock = true\nlog_level = "warn"\n')
+                'disable_mlock = true\nlog_level = "warn"\n'
+                + ("unsafe_allow_api_audit_creation = true\n" if audit else ""))
     t0 = time.perf_counter()
     proc = subprocess.Popen([os.path.join(BIN, "bao"), "server", f"-config={cfg}"],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(data, "log"), "wb"),
@@ -126,14 +128,20 @@ def bootstrap(t: Target, audit: bool) -> None:
         r = c.post("/sys/audit/file", headers=h, json={"type": "file", "options": {
             "file_path": os.path.join(t.data, "audit.log")}})
         r.raise_for_status()
+    c.post("/sys/mounts/transit", headers=h, json={"type": "transit"}).raise_for_status()
+    c.post("/transit/keys/bench", headers=h, json={}).raise_for_status()
     # a non-root token with a policy, as real clients use
     c.post("/sys/policies/acl/bench", headers=h, json={"policy": 'path "secret/*" { capabilities = '
-                                                                 '["create", "read", "update", "list"] }'})
+                                                                 '["create", "read", "update", "list"] }\n'
+                                                                 'path "transit/*" { capabilities = '
+                                                                 '["create", "update"] }'})
     tok = c.post("/auth/token/create", headers=h, json={"policies": ["bench"], "ttl": "24h"}).json()
     t.token = tok["auth"]["client_token"]
     h = {"X-Vault-Token": t.token}
     c.post("/secret/data/bench/read", headers=h, json={"data": {"user": "app", "password": "x" * 32}}
            ).raise_for_status()
+    t.ciphertext = c.post("/transit/encrypt/bench", headers=h, json={"plaintext": "aGVsbG8="}
+                          ).json()["data"]["ciphertext"]
 
 
 def wrk_merged(exe: str, t: Target, script: str, conns: int, duration: int) -> dict[str, float]:
@@ -142,7 +150,8 @@ def wrk_merged(exe: str, t: Target, script: str, conns: int, duration: int) -> d
         f.write(open(os.path.join(HERE, script)).read() + "\n" + open(os.path.join(HERE, "latency.lua")).read())
     threads = max(1, min(2, conns))
     out = subprocess.run([exe, f"-t{threads}", f"-c{conns}", f"-d{duration}s", "-s", merged, t.addr],
-                         capture_output=True, text=True, env={**os.environ, "BENCH_TOKEN": t.token}, check=True)
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "BENCH_TOKEN": t.token, "BENCH_CIPHERTEXT": t.ciphertext})
     for line in out.stdout.splitlines():
         if line.startswith("RESULT"):
             return {k: float(v) for k, v in (p.split("=") for p in line.split()[1:])}
@@ -155,10 +164,12 @@ def main() -> None:
     ap.add_argument("--connections", default="1,16,64")
     ap.add_argument("--audit", action="store_true", help="enable a file audit device on both")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--scenarios", default="kv_read,kv_write,lookup_self,transit_encrypt,transit_decrypt",
+                    help="comma-separated: kv_read, kv_write, lookup_self, transit_encrypt, transit_decrypt")
     args = ap.parse_args()
     exe = ensure_wrk()
     conns = [int(c) for c in args.connections.split(",")]
-    sr, bao = start_strongroom(), start_openbao()
+    sr, bao = start_strongroom(), start_openbao(args.audit)
     results: dict[str, object] = {"startup_s": {"strongroom": sr.startup, "openbao": bao.startup}}
     try:
         idle = {"strongroom": rss_mib(sr.proc.pid), "openbao": rss_mib(bao.proc.pid)}
@@ -166,7 +177,7 @@ def main() -> None:
         bootstrap(bao, args.audit)
         results["idle_rss_mib"] = idle
         rows = []
-        for scenario in ("kv_read.lua", "kv_write.lua", "lookup_self.lua"):
+        for scenario in [f"{name}.lua" for name in args.scenarios.split(",")]:
             for c in conns:
                 r_bao = wrk_merged(exe, bao, scenario, c, args.duration)
                 r_sr = wrk_merged(exe, sr, scenario, c, args.duration)

@@ -48,7 +48,8 @@ def test_bad_requests_same_status_as_openbao(pair, method, path, body, status, f
         if s is pair[0]:
             assert r.status_code == status, r.text
             errors = r.json()["errors"]
-            assert errors and all(isinstance(e, str) and e for e in errors) or status == 404
+            assert all(isinstance(e, str) and e for e in errors)
+            assert errors or status == 404
             assert fragment in " ".join(errors)
     assert got[0] == got[1], f"strongroom {got[0]} vs openbao {got[1]}"
 

@@ -226,6 +226,16 @@ class KubeAPI:
         return self.cluster.signing_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
+    def signing_cert_pem(self) -> str:
+        """The service-account signing key in a self-signed certificate (hvac only passes certificates)."""
+        key = self.cluster.signing_key
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "service-accounts")])
+        now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now)
+                .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+        return pem(cert)
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()

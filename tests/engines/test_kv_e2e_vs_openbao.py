@@ -52,7 +52,7 @@ def hvac_session(server: Server, v2: str, v1: str) -> list[str]:
     step(lambda: kv.list_secrets("", mount_point=v2))
     step(lambda: kv.read_secret_metadata("app/db", mount_point=v2))
     step(lambda: kv.update_metadata("app/db", max_versions=3, custom_metadata={"o": "x"}, mount_point=v2))
-    step(lambda: kv.read_secret_subkeys("app/db", mount_point=v2))
+    step(lambda: c.adapter.get(f"/v1/{v2}/subkeys/app/db", params={"depth": 1}))
     step(lambda: kv.delete_latest_version_of_secret("app/db", mount_point=v2))
     step(lambda: kv.read_secret_version("app/db", mount_point=v2, raise_on_deleted_version=False))
     step(lambda: kv.undelete_secret_versions("app/db", versions=[3], mount_point=v2))
@@ -109,6 +109,7 @@ def _diff(ours: list[str], theirs: list[str]) -> list[str]:
             if o != t]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # hvac's own notice about raise_on_deleted_version
 def test_hvac_sees_openbao(dev_server: Server, bao_server: Server) -> None:
     v2, v1 = f"h{uuid.uuid4().hex[:8]}", f"h{uuid.uuid4().hex[:8]}"
     assert _diff(hvac_session(dev_server, v2, v1), hvac_session(bao_server, v2, v1)) == []

@@ -3,12 +3,15 @@ the EncryptionConfiguration (unreadable after the next API server restart); and 
 
 from __future__ import annotations
 
+import base64
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import grpc
+import orjson
 
 from strongroom.atrest import formats, k8sproto
 from strongroom.atrest.config import EncryptionConfig, Provider
@@ -140,6 +143,39 @@ def summarize(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda x: (order.get(x["status"], 9), x["resource"], x["namespace"]))
 
 
+def not_current(kvs: Iterable[KV], config: EncryptionConfig, rule: int) -> int:
+    """How many values governed by `config.rules[rule]` are not under its current write key (rotation check)."""
+    providers = config.rules[rule].providers
+    n = 0
+    for kv in kvs:
+        f = classify(kv, config)
+        if config.providers_for(f.resource, f.group) is providers and f.status != CURRENT:
+            n += 1
+    return n
+
+
+def current_kms_key_ids(config: EncryptionConfig, sockets: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """kms provider name -> current key_id from its plugin's Status, to spot values under an old KEK.
+
+    `sockets` (name -> endpoint) overrides the config's endpoints; when given, only those providers are asked.
+    Returns (found, unreachable names).
+    """
+    from strongroom.kms.client import KMSClient
+
+    found: dict[str, str] = {}
+    unreachable: list[str] = []
+    for rule in config.rules:
+        for p in rule.providers:
+            if p.kind != "kms" or p.name in found or p.name in unreachable or (sockets and p.name not in sockets):
+                continue
+            try:
+                with KMSClient(sockets.get(p.name) or str(p.raw.get("endpoint", "")), timeout=2) as c:
+                    found[p.name] = c.status().key_id
+            except (grpc.RpcError, ValueError, OSError):
+                unreachable.append(p.name)
+    return found, unreachable
+
+
 @dataclass
 class Recovered:
     key: str
@@ -148,6 +184,24 @@ class Recovered:
     object: dict[str, Any] | None
     raw: bytes
     error: str = ""
+
+    def to_json(self) -> bytes:
+        doc: dict[str, Any] = {"key": self.key, "provider": self.provider, "keyName": self.key_name}
+        if self.error:
+            doc["error"] = self.error
+        elif self.object is not None:
+            doc["object"] = self.object
+        else:
+            doc["raw"] = base64.b64encode(self.raw).decode()
+        return orjson.dumps(doc)
+
+    def write_to(self, out_dir: str) -> None:
+        """One JSON file per object, mode 0600, in a directory created 0700 (the content is secret)."""
+        os.makedirs(out_dir, mode=0o700, exist_ok=True)
+        name = self.key.strip("/").replace("/", "__") + ".json"
+        fd = os.open(os.path.join(out_dir, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(self.to_json() + b"\n")
 
 
 def recover(

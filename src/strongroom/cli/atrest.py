@@ -222,19 +222,13 @@ def _remaining_old(
     from strongroom.atrest.rotate import load_state
 
     cfg, st = load(config), load_state(config)
-    rule = cfg.rules[st.rule]
     client = EtcdClient(endpoint, cacert=cacert, cert=cert, key=key)
-    n = 0
     try:
-        for kv in client.scan(prefix.encode()):
-            f = audit.classify(kv, cfg)
-            if cfg.providers_for(f.resource, f.group) is rule.providers and f.status != audit.CURRENT:
-                n += 1
+        return audit.not_current(client.scan(prefix.encode()), cfg, st.rule)
     except EtcdError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         client.close()
-    return n
 
 
 # --- reencrypt ----------------------------------------------------------------------------------
@@ -451,24 +445,14 @@ def audit_etcd(
 
 
 def _current_key_ids(cfg: Any, sockets: dict[str, str]) -> dict[str, str]:
-    """kms provider name -> current key_id from its plugin's Status (when reachable), to spot stale DEKs."""
+    from strongroom.atrest.audit import current_kms_key_ids
+
     if cfg is None:
         return {}
-    import grpc
-
-    from strongroom.kms.client import KMSClient
-
-    out: dict[str, str] = {}
-    for rule in cfg.rules:
-        for p in rule.providers:
-            if p.kind == "kms" and p.name not in out and (p.name in sockets or sockets == {}):
-                endpoint = sockets.get(p.name) or str(p.raw.get("endpoint", ""))
-                try:
-                    with KMSClient(endpoint, timeout=2) as c:
-                        out[p.name] = c.status().key_id
-                except (grpc.RpcError, ValueError, OSError):
-                    err.print(f"[yellow]note:[/] kms {p.name!r} plugin not reachable; key_id staleness unchecked")
-    return out
+    found, unreachable = current_kms_key_ids(cfg, sockets)
+    for name in unreachable:
+        err.print(f"[yellow]note:[/] kms {name!r} plugin not reachable; key_id staleness unchecked")
+    return found
 
 
 @cli.command()
@@ -542,22 +526,8 @@ def decrypt(
 
 
 def _emit_recovered(rec: Any, out_dir: str | None, to_stdout: bool) -> None:
-    import base64
-    import os
-
-    doc: dict[str, Any] = {"key": rec.key, "provider": rec.provider, "keyName": rec.key_name}
-    if rec.error:
-        doc["error"] = rec.error
-    elif rec.object is not None:
-        doc["object"] = rec.object
-    else:
-        doc["raw"] = base64.b64encode(rec.raw).decode()
-    line = orjson.dumps(doc)
+    line = rec.to_json()
     if to_stdout:
         click.echo(line.decode())
     if out_dir:
-        os.makedirs(out_dir, mode=0o700, exist_ok=True)
-        name = rec.key.strip("/").replace("/", "__") + ".json"
-        fd = os.open(os.path.join(out_dir, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(line + b"\n")
+        rec.write_to(out_dir)

@@ -153,7 +153,13 @@ def check(
     skip: tuple[str, ...],
     show_suppressed: bool,
 ) -> None:
-    """Lint PATHS (YAML/JSON files, directories, `-` for stdin) and/or the live cluster."""
+    """Lint PATHS (YAML/JSON files, directories, `-` for stdin) and/or the live cluster.
+
+    Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 input or usage error.
+    Suppress a finding on its object with the annotation
+    strongroom.io/lint-ignore: "<rule-id>: <reason>" (the reason is required).
+    `strongroom lint rules` lists the rule ids; docs/lint.md explains each.
+    """
     from strongroom.rbaclint.base import Severity
     from strongroom.rbaclint.engine import lint, select_checks
     from strongroom.rbaclint.report import render_human, to_json, to_sarif

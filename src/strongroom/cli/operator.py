@@ -105,7 +105,7 @@ def cli() -> None:
 @click.option("--health-addr", default=":8081", show_default=True, help="/healthz, /readyz, /metrics")
 @click.option("--leader-elect/--no-leader-elect", default=True, show_default=True)
 @click.option("--update-status/--no-update-status", default=True, show_default=True)
-@click.option("--workers", type=int, default=4, show_default=True, help="concurrent reconciles")
+@click.option("--workers", type=int, default=8, show_default=True, help="concurrent reconciles")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
 def run_cmd(kubeconfig: str | None, context: str | None, namespace: str | None, controllers: str,

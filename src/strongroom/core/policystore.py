@@ -7,11 +7,19 @@ from collections import OrderedDict
 import orjson
 
 from strongroom.core.barrier import View
-from strongroom.core.policy import ACL, Policy, builtin_policies, parse_policy
+from strongroom.core.policy import (
+    ACL,
+    Policy,
+    builtin_policies,
+    check_policy_deletable,
+    check_policy_writable,
+    parse_policy,
+)
 from strongroom.core.policy.defaults import DEFAULT_POLICY_HCL
 from strongroom.sdk.errors import InvalidRequest
 
 CACHE_SIZE = 1024
+MAX_POLICY_BYTES = 512 * 1024  # pyhcl is slow on huge inputs; real policies are a few KiB
 
 
 class PolicyStore:
@@ -45,18 +53,18 @@ class PolicyStore:
         return p
 
     async def put(self, name: str, text: str) -> None:
-        name = name.lower()
-        if name == "root":
-            raise InvalidRequest("cannot update \"root\" policy")
+        name = check_policy_writable(name)
+        if not text.strip():
+            raise InvalidRequest("'policy' parameter not supplied or empty")
+        if len(text) > MAX_POLICY_BYTES:
+            raise InvalidRequest(f"policy is larger than {MAX_POLICY_BYTES} bytes")
         parsed = parse_policy(name, text)
         await self.view.put(f"acl/{name}", orjson.dumps({"name": name, "policy": text}))
         self._parsed[name] = parsed
         self._acls.clear()
 
     async def delete(self, name: str) -> None:
-        name = name.lower()
-        if name in ("root", "default"):
-            raise InvalidRequest(f"cannot delete \"{name}\" policy")
+        name = check_policy_deletable(name)
         await self.view.delete(f"acl/{name}")
         self._parsed.pop(name, None)
         self._acls.clear()

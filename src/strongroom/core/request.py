@@ -9,7 +9,8 @@ Engines and auth methods only ever see an authorised `sdk.Request`.
 from __future__ import annotations
 
 import ipaddress
-import uuid
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,12 @@ UNAUTHENTICATED = ("sys/init", "sys/seal-status", "sys/unseal", "sys/health", "s
                    "sys/internal/ui/mounts", "sys/wrapping/lookup")
 
 
+def new_request_id() -> str:
+    """A random UUIDv4 string, without the uuid module's per-call overhead."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{h[16:20]}-{h[20:32]}"
+
+
 @dataclass
 class ApiRequest:
     """What the HTTP layer hands the core."""
@@ -47,7 +54,7 @@ class ApiRequest:
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     wrap_ttl: int = 0
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=new_request_id)
     mount: str = ""  # set once routed; for metrics
 
 
@@ -63,14 +70,40 @@ class ApiResult:
     mount_type: str = ""
 
 
-def matches(path: str, patterns: tuple[str, ...] | list[str] | Any) -> bool:
-    for p in patterns:
-        if p.endswith("*"):
-            if path.startswith(p[:-1]):
-                return True
-        elif (p.endswith("/") and path.startswith(p)) or path == p or path == p.rstrip("/"):
-            return True
-    return False
+class PathMatcher:
+    """Vault's special-path lists, compiled once: `x` exact, `x/` or `x*` prefix. Called on every request."""
+
+    __slots__ = ("exact", "prefixes")
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        for p in patterns:
+            if p.endswith("*"):
+                prefixes.append(p[:-1])
+            elif p.endswith("/"):
+                prefixes.append(p)
+                exact.add(p.rstrip("/"))
+            else:
+                exact.add(p)
+                exact.add(p.rstrip("/"))
+        self.exact = frozenset(exact)
+        self.prefixes = tuple(prefixes)
+
+    def __call__(self, path: str) -> bool:
+        return path in self.exact or (bool(self.prefixes) and path.startswith(self.prefixes))
+
+
+_matchers: dict[tuple[str, ...], PathMatcher] = {}
+
+
+def matches(path: str, patterns: Sequence[str]) -> bool:
+    """Matches against a pattern list, compiled once per distinct list (keyed by content, never identity)."""
+    key = patterns if isinstance(patterns, tuple) else tuple(patterns)
+    m = _matchers.get(key)
+    if m is None:
+        m = _matchers[key] = PathMatcher(key)
+    return m(path)
 
 
 class Pipeline:

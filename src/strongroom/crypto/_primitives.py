@@ -444,12 +444,22 @@ def generate_asymmetric(kind: str) -> Any:
 _JWS_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
 
 
+def jws_public_key(pem: bytes) -> Any:
+    """The public key in a PEM public key or X.509 certificate (Vault's pem_keys accepts both)."""
+    if b"-----BEGIN CERTIFICATE-----" in pem:
+        key = load_certificate_pem(pem).public_key()
+        if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
+            raise InvalidKeyError("unsupported public key type")
+        return key
+    return load_public_key_pem(pem)
+
+
 def jws_verify(public_key_pem: bytes, alg: str, signing_input: bytes, signature: bytes) -> None:
-    """Verifies a JWS signature (RS*/PS*/ES* with 256/384/512, EdDSA). Raises VerificationError or
-    InvalidKeyError; `alg` must match the key type (no "none", no HMAC)."""
+    """Verifies a JWS signature (RS*/PS*/ES* with 256/384/512, EdDSA) with a PEM public key or certificate.
+    Raises VerificationError or InvalidKeyError; `alg` must match the key type (no "none", no HMAC)."""
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-    key = load_public_key_pem(public_key_pem)
+    key = jws_public_key(public_key_pem)
     family, bits = alg[:2], alg[2:]
     try:
         if alg == "EdDSA" and isinstance(key, ed25519.Ed25519PublicKey):

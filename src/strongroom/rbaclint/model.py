@@ -113,7 +113,7 @@ class Subject:
 
     def __str__(self) -> str:
         if self.kind == "ServiceAccount":
-            return f"ServiceAccount {self.namespace}/{self.name}"
+            return f"ServiceAccount {self.namespace or '<no namespace>'}/{self.name}"
         return f"{self.kind} {self.name}"
 
 

@@ -74,6 +74,26 @@ def _access(grant: Grant, kind: str, how: str) -> Access:
     return Access(str(grant.subject), kind, how, grant.binding.obj.ref, grant.role.ref + via, grant.binding.scope())
 
 
+_VERBS = ("create", "update", "patch", "impersonate", "escalate", "bind")
+
+
+def _compact(hows: list[str]) -> str:
+    """["create pods", "create jobs", "update jobs", "patch jobs"] -> "create pods, jobs; update/patch jobs"."""
+    by_verb: dict[str, list[str]] = {}
+    rest: list[str] = []
+    for how in hows:
+        verb, _, what = how.partition(" ")
+        if verb in _VERBS and what:
+            by_verb.setdefault(verb, []).append(what)
+        else:
+            rest.append(how)
+    merged: dict[tuple[str, ...], list[str]] = {}
+    for verb, whats in by_verb.items():
+        merged.setdefault(tuple(whats), []).append(verb)
+    parts = [f"{'/'.join(verbs)} {', '.join(whats)}" for whats, verbs in merged.items()]
+    return "; ".join([*parts, ", ".join(rest)] if rest else parts)
+
+
 def who_can(model: RbacModel, verb: str, name: str | None, namespace: str) -> list[Access]:
     """One row per (subject, binding, direct/indirect); verb "read" = get/list/watch plus indirect paths."""
     rows: dict[tuple[str, str, str], tuple[Grant, list[str]]] = {}
@@ -91,7 +111,7 @@ def who_can(model: RbacModel, verb: str, name: str | None, namespace: str) -> li
         for v, group, resource, cluster_only, label in _INDIRECT:
             for grant in model.grants(v, group, resource, None if cluster_only else namespace):
                 add(grant, "indirect", label)
-    out = [_access(grant, kind, ", ".join(hows)) for (_, kind, _), (grant, hows) in rows.items()]
+    out = [_access(grant, kind, _compact(hows)) for (_, kind, _), (grant, hows) in rows.items()]
     out.append(Access("Group system:masters", "direct", _MASTERS, "-", "-", _CLUSTER))
     out.sort(key=lambda a: (a.kind != "direct", a.subject, a.binding))
     return out

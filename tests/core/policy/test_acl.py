@@ -437,3 +437,15 @@ def test_explain_names_policy_and_rule() -> None:
 
     nothing = acl.explain("nowhere", R)
     assert nothing.rules == () and nothing.decision.reason == "no policy grants access to this path"
+
+
+def test_required_parameter_names_are_lowercased_like_openbao() -> None:
+    """OpenBao looks up `strings.ToLower(name)` in the request data: "Owner" requires the key "owner"."""
+    acl = acl_of('path "x" { capabilities = ["update"]  required_parameters = ["Owner"] }')
+    assert acl.check("x", U, {"owner": "me"}).allowed
+    assert not acl.check("x", U, {"Owner": "me"}).allowed
+
+
+def test_string_operations_work_like_the_enum() -> None:
+    acl = acl_of('path "a/" { capabilities = ["list"] }')
+    assert acl.check("a//", "list").allowed  # type: ignore[arg-type]  # StrEnum compares equal to its value

@@ -9,7 +9,7 @@ import orjson
 
 from strongroom.auth.kubernetes.api import ClusterConfig, KubeClient
 from strongroom.crypto import CryptoError
-from strongroom.crypto._primitives import load_public_key_pem
+from strongroom.crypto._primitives import jws_public_key
 from strongroom.sdk import InvalidRequest, Operation, Request, Response, Storage
 from strongroom.sdk.framework import Field, FieldData, FieldType, Path
 
@@ -70,9 +70,9 @@ def _check(cfg: dict[str, Any]) -> None:
             raise InvalidRequest("kubernetes_ca_cert is not a valid PEM certificate") from None
     for pem in cfg["pem_keys"]:
         try:
-            load_public_key_pem(pem.encode())
+            jws_public_key(pem.encode())
         except CryptoError:
-            raise InvalidRequest("pem_keys contains an entry that is not a PEM public key") from None
+            raise InvalidRequest("pem_keys contains an entry that is not a PEM public key or certificate") from None
 
 
 def config_paths(store: ConfigStore) -> list[Path]:

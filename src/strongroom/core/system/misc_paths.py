@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from strongroom import __version__
@@ -18,10 +19,40 @@ if TYPE_CHECKING:
     from strongroom.core.core import Core
 
 
+def _expand_optional(url: str) -> list[str]:
+    """'/sys/(leases/)renew(/{id})' -> every variant with each leftover optional group present or absent.
+
+    The framework's regex->template conversion keeps optional groups like Vault's `(leases/)?`; OpenAPI paths
+    must be literal, so (as Vault's expandPattern does) each combination becomes its own path.
+    """
+    m = re.search(r"\(([^()]*)\)", url)
+    if m is None:
+        return [url.replace("//", "/")]
+    head, body, tail = url[:m.start()], m.group(1), url[m.end():]
+    return [*_expand_optional(head + body + tail), *_expand_optional(head + tail)]
+
+
+def _literal_paths(items: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for url, item in items.items():
+        for variant in _expand_optional(url):
+            if variant.endswith("/.") or (variant.endswith("/") and variant.rstrip("/") in items):
+                continue  # residue of a catch-all regex (`.*`), or a duplicate differing by a slash
+            names = set(re.findall(r"{(\w+)}", variant))
+            v = dict(item)
+            params = [p for p in item.get("parameters", []) if p["in"] != "path" or p["name"] in names]
+            if params:
+                v["parameters"] = params
+            else:
+                v.pop("parameters", None)
+            out.setdefault(variant, v)
+    return out
+
+
 def openapi_document(core: Core) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for route in sorted(core.router.routes(), key=lambda r: r.prefix):
-        paths.update(route.backend.openapi(route.prefix))
+        paths.update(_literal_paths(route.backend.openapi(route.prefix)))
     return {"openapi": "3.0.2", "info": {"title": "Strongroom API", "version": __version__,
                                           "description": "Vault-compatible HTTP API of Strongroom"},
             "paths": paths, "components": {"securitySchemes": {"token": {

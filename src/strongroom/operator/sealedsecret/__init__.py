@@ -31,7 +31,7 @@ class SealedSecretConfig:
     key_order: str = "CertNotBefore"
     watch_namespace: str | None = None  # None: all namespaces
     update_status: bool = True
-    workers: int = 4
+    workers: int = 8
     listen: tuple[str, int] | None = ("0.0.0.0", 8080)  # noqa: S104 - the pod's service port
     key_labels: dict[str, str] = field(default_factory=dict)
     key_annotations: dict[str, str] = field(default_factory=dict)

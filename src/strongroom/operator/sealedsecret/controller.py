@@ -9,6 +9,7 @@ API errors (409, 5xx) are retried with capped backoff by the runtime.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ class SealedSecretReconciler:
             return
         m.UNSEAL_REQUESTS.inc()
         try:
-            unsealed, opened_with = unseal_with_keys(ss, self.registry.keys)
+            # RSA releases the GIL: off the event loop, unseals of several workers use every core while
+            # the loop keeps serving watches and API writes
+            unsealed, opened_with = await asyncio.to_thread(unseal_with_keys, ss, list(self.registry.keys))
         except SealingError as exc:
             reason = "unseal" if isinstance(exc, UnsealError) else type(exc).__name__
             m.UNSEAL_ERRORS.labels(reason=reason, namespace=ss["metadata"].get("namespace", "")).inc()
