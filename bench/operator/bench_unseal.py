@@ -30,8 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 def _serve(conn: Any) -> None:
     from tests.fakekube import FakeKube
 
-    import os
-
     with FakeKube(history=100_000) as fake:
         conn.send(fake.url)
         while conn.recv() == "cpu":  # answer CPU-time queries until told to stop

@@ -73,8 +73,8 @@ def test_run_as_a_process_until_sigterm(fake: FakeKube, tmp_path: Path) -> None:
     kc = fake.write_kubeconfig(tmp_path / "kubeconfig")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from strongroom.cli.main import main; main()", "operator", "run", "--kubeconfig", str(kc),
-         "--namespace", "kube-system", "--key-size", "2048", "--listen-addr", "127.0.0.1:0",
+        [sys.executable, "-c", "from strongroom.cli.main import main; main()", "operator", "run",
+         "--kubeconfig", str(kc), "--namespace", "kube-system", "--key-size", "2048", "--listen-addr", "127.0.0.1:0",
          "--health-addr", "127.0.0.1:0", "--no-leader-elect"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
