@@ -50,7 +50,7 @@ def _cpu(conn: Any) -> tuple[float, float]:
 
 
 async def _controller(url: str, sealed: list[dict[str, Any]], key_secret: dict[str, Any], workers: int,
-                      conn: Any) -> tuple[float, float, float]:
+                      conn: Any, profile: str | None = None) -> tuple[float, float, float]:
     from lightkube.config.kubeconfig import KubeConfig
 
     from strongroom.operator.kube import Kube, kinds
@@ -74,6 +74,12 @@ async def _controller(url: str, sealed: list[dict[str, Any]], key_secret: dict[s
         runtime = Runtime(kube, namespace="kube-system", leader_election=False, health_addr=None)
         app = install(runtime, SealedSecretConfig(namespace="kube-system", listen=None, workers=workers,
                                                   renew_period=None))
+        prof = None
+        if profile:  # only the timed section
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
         own0, server0 = _cpu(conn)
         started = time.perf_counter()
         task = asyncio.ensure_future(runtime.run())
@@ -83,6 +89,9 @@ async def _controller(url: str, sealed: list[dict[str, Any]], key_secret: dict[s
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - started
         own1, server1 = _cpu(conn)
+        if prof is not None and profile:
+            prof.disable()
+            prof.dump_stats(profile)
         runtime.request_stop()
         await task
         secrets, _ = await kube.list(kinds.SECRET, "bench")
@@ -142,15 +151,8 @@ def main() -> None:
     url = parent.recv()
     try:
         rsa_before, unseal_t = raw_rsa(), raw_unseal()
-        if args.profile:
-            import cProfile
-
-            prof = cProfile.Profile()
-            ctl, own_cpu, server_cpu = prof.runcall(asyncio.run, _controller(url, sealed, key_secret, args.workers,
-                                                                             parent))
-            prof.dump_stats(args.profile)
-        else:
-            ctl, own_cpu, server_cpu = asyncio.run(_controller(url, sealed, key_secret, args.workers, parent))
+        ctl, own_cpu, server_cpu = asyncio.run(_controller(url, sealed, key_secret, args.workers, parent,
+                                                           args.profile))
         rsa_after = raw_rsa()
     finally:
         parent.send("stop")

@@ -7,7 +7,9 @@ objects) and a smaller dump (`--anchor-objects`, default 1,000) because it needs
 run on that same file for the ratio.
 
     .venv/bin/python bench/rbaclint/run.py                # 10,000 objects, 3 runs each, best and median
-    .venv/bin/python bench/rbaclint/run.py --checkov /tmp/anchor-checkov/bin/checkov
+    .venv/bin/python bench/rbaclint/run.py --nice -10 --checkov /tmp/anchor-checkov/bin/checkov
+
+Needs GNU time at /usr/bin/time (Debian package `time`).
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ def main() -> None:
     parser.add_argument("--anchor-objects", type=int, default=1_000)
     parser.add_argument("--nice", type=int, default=None, help="run measured commands under `nice -n N`")
     args = parser.parse_args()
+    if not Path(TIME).exists():
+        parser.exit(2, f"{TIME} (GNU time) is missing: apt-get install time\n")
     if args.nice is not None:
         NICE[:] = ["nice", "-n", str(args.nice)]
 

@@ -173,7 +173,7 @@ def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
             _, _, ns, name = user["username"].split(":")
             return ns, name
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             if self.path != "/apis/authentication.k8s.io/v1/tokenreviews":
                 return self._status(404, "NotFound", "the server could not find the requested resource")
@@ -191,7 +191,7 @@ def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
             self._send(201, {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
                              "metadata": {"creationTimestamp": None}, "spec": spec, "status": status})
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             caller = self._caller()
             if caller is None:
                 return self._status(401, "Unauthorized", "Unauthorized")

@@ -248,7 +248,6 @@ def test_bao_cli_login(dev_server, k8s, kube):
     assert auth["lease_duration"] == 1200 and "reader" in auth["policies"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs the core to call Backend.renew_login (lead-requests.md item 6)")
 def test_renew_revokes_when_service_account_deleted(dev_server, root, k8s, kube):
     kube.cluster.add_sa("prod", "renew")
     root.auth.kubernetes.create_role("renew", ["renew"], ["prod"], ttl="10m", mount_point=k8s)
@@ -259,3 +258,27 @@ def test_renew_revokes_when_service_account_deleted(dev_server, root, k8s, kube)
         del kube.cluster.service_accounts[("prod", "renew")]
     with pytest.raises(hvac.exceptions.Forbidden):
         client.auth.token.renew_self()
+    with pytest.raises(hvac.exceptions.Forbidden):  # and the token was revoked
+        client.auth.token.lookup_self()
+
+
+def test_renew_revokes_when_pod_deleted_but_survives_an_api_outage(dev_server, root, k8s, kube):
+    kube.cluster.add_sa("prod", "podrenew")
+    kube.cluster.add_pod("prod", "pr-1")
+    root.auth.kubernetes.create_role("podrenew", ["podrenew"], ["prod"], ttl="10m", mount_point=k8s)
+    client = anon(dev_server)
+    client.auth.kubernetes.login("podrenew", kube.cluster.token("prod", "podrenew", pod="pr-1"), mount_point=k8s)
+    assert client.auth.token.renew_self()["auth"]["lease_duration"] == 600
+    root.auth.kubernetes.configure(f"https://127.0.0.1:{free_port()}", kubernetes_ca_cert=kube.ca_pem,
+                                   token_reviewer_jwt=kube.reviewer_jwt, mount_point=k8s)
+    with pytest.raises(hvac.exceptions.VaultDown):  # 503: renewal fails, the token stays
+        client.auth.token.renew_self()
+    client.auth.token.lookup_self()
+    root.auth.kubernetes.configure(kube.url, kubernetes_ca_cert=kube.ca_pem, token_reviewer_jwt=kube.reviewer_jwt,
+                                   mount_point=k8s)
+    with kube.cluster.lock:
+        del kube.cluster.pods[("prod", "pr-1")]
+    with pytest.raises(hvac.exceptions.Forbidden):
+        client.auth.token.renew_self()
+    with pytest.raises(hvac.exceptions.Forbidden):
+        client.auth.token.lookup_self()

@@ -173,7 +173,6 @@ def test_bao_cli_write_and_login(dev_server, userpass):
     assert bad.returncode != 0 and "invalid username or password" in bad.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="needs the core to call Backend.renew_login (lead-requests.md item 6)")
 def test_renew_fails_after_user_deleted(dev_server, root, userpass):
     root.write(f"auth/{userpass}/users/lee", password=PW, token_ttl=600)
     client = anon(dev_server)

@@ -220,3 +220,37 @@ def test_runtime_standalone_no_leader_election(fake: FakeKube) -> None:
             await asyncio.wait_for(task, 5)
 
     _run(scenario())
+
+
+def test_kubeconfig_file_and_context(fake: FakeKube, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from strongroom.operator.kube import KubeError, load_config
+
+    path = fake.write_kubeconfig(Path(str(tmp_path)) / "kc", namespace="team")
+
+    async def scenario() -> None:
+        async with Kube(load_config(path, context="fake")) as kube:
+            assert kube.namespace == "team"
+            await kube.create(kinds.CONFIGMAP, {"metadata": {"name": "x", "namespace": "team"}})
+            assert (await kube.get(kinds.CONFIGMAP, "x", "team"))["metadata"]["name"] == "x"
+
+    _run(scenario())
+    with pytest.raises(KubeError, match="no usable"):
+        load_config(path, context="missing")
+
+
+def test_port_in_use_is_a_clear_error(fake: FakeKube) -> None:
+    import socket as sk
+
+    async def scenario() -> None:
+        with sk.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            async with Kube(fake.config()) as kube:
+                rt = Runtime(kube, leader_election=False, health_addr=("127.0.0.1", port))
+                with pytest.raises(OSError, match="cannot listen"):
+                    await asyncio.wait_for(rt.run(), 10)
+
+    _run(scenario())

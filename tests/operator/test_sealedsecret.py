@@ -267,3 +267,25 @@ def test_http_api_cert_verify_rotate(fake: FakeKube) -> None:
             await op.stop()
 
     _run(scenario())
+
+
+def test_renewal_timer_and_relabelled_keys(fake: FakeKube) -> None:
+    """A key is renewed when the newest is `renew_period` old; a key relabelled `compromised` is dropped."""
+    import datetime as dt
+
+    async def scenario() -> None:
+        op = await start_operator(fake, renew_period=dt.timedelta(seconds=2))
+        try:
+            first = op.app.registry.latest
+            await eventually(lambda: len(fake.objects("secrets", CTRL_NS)) >= 2, timeout=20, what="renewal")
+            await eventually(lambda: op.app.registry.latest is not first, what="new latest")
+            res = fake.resource("secrets")
+            assert first is not None
+            fake.store.merge_patch(res, CTRL_NS, first.secret_name, {"metadata": {"labels": {
+                "sealedsecrets.bitnami.com/sealed-secrets-key": "compromised"}}}, "test")
+            await op.app.registry.load()
+            assert first.fingerprint not in {k.fingerprint for k in op.app.registry.keys}
+        finally:
+            await op.stop()
+
+    _run(scenario())

@@ -97,6 +97,18 @@ def test_aggregated_wildcard_names_the_bound_aggregate():
     assert f.obj.name == "part" and "ClusterRoleBinding agg" in f.message
 
 
+def test_materialized_aggregate_is_reported_once_at_the_source():
+    # in a cluster dump the aggregation controller has copied the source's rules into the aggregate
+    text = (
+        f"apiVersion: {RB}\nkind: ClusterRole\nmetadata: {{name: agg}}\n"
+        "aggregationRule: {clusterRoleSelectors: [{matchLabels: {x/agg: 'true'}}]}\n"
+        "rules: [{apiGroups: [''], resources: [secrets], verbs: [list]}]\n---\n"
+        f"apiVersion: {RB}\nkind: ClusterRole\nmetadata: {{name: part, labels: {{x/agg: 'true'}}}}\n"
+        "rules: [{apiGroups: [''], resources: [secrets], verbs: [list]}]\n"
+    )
+    assert [f.obj.name for f in _findings(text) if f.rule_id == "secrets-list-watch"] == ["part"]
+
+
 def test_encryption_key_never_in_messages():
     key = "dGhpcy1pcy1hLXNhbXBsZS1rZXktMzItYnl0ZXMtb2s="
     text = (

@@ -64,6 +64,7 @@ ITEMS: dict[str, list[dict]] = {
 
 class FakeApi(BaseHTTPRequestHandler):
     requests: list[tuple[str, str]] = []
+    auth: set[str] = set()
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -79,6 +80,7 @@ class FakeApi(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlparse(self.path)
         FakeApi.requests.append(("GET", url.path))
+        FakeApi.auth.add(self.headers.get("Authorization", ""))
         items = ITEMS.get(url.path)
         if items is None:
             self._send(
@@ -112,6 +114,7 @@ class FakeApi(BaseHTTPRequestHandler):
 @pytest.fixture()
 def api() -> Iterator[str]:
     FakeApi.requests = []
+    FakeApi.auth = set()
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -168,3 +171,20 @@ def test_unreachable_cluster_is_a_clear_error():
 def test_missing_kubeconfig_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["lint", "--cluster", "--kubeconfig", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "cannot load Kubernetes configuration" in result.output
+
+
+def test_kubeconfig_context_and_token(api, tmp_path):
+    token = "fake-bearer-token-123"
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: other\n"
+        f"clusters:\n- name: fake\n  cluster: {{server: '{api}'}}\n- name: nowhere\n  cluster: {{server: 'http://127.0.0.1:9'}}\n"
+        f"users:\n- name: reader\n  user: {{token: {token}}}\n"
+        "contexts:\n- name: fake\n  context: {cluster: fake, user: reader}\n"
+        "- name: other\n  context: {cluster: nowhere, user: reader}\n"
+    )
+    args = ["lint", "--cluster", "--kubeconfig", str(kubeconfig), "--context", "fake", "--format", "json"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 1
+    assert FakeApi.auth == {f"Bearer {token}"}
+    assert token not in result.output

@@ -109,3 +109,17 @@ def test_no_output_format_ever_contains_the_secret(secret: str, template: str) -
 def test_preview_masks_the_rest_of_a_value_cut_short() -> None:
     (f,) = S.scan_text("password = Tr0ub4dor,and-the-rest # note\n", "app.ini")
     assert f.preview == "password = ********(9 chars) # note"
+
+
+def test_hyperscan_and_ahocorasick_prefilters_agree(tmp_path) -> None:
+    from tests.scanner.corpus import generate
+
+    generate(tmp_path, size_bytes=300_000, seed=11)
+    slow = Scanner(use_hyperscan=False)
+    assert not slow._keywords.accelerated
+    for path in sorted(tmp_path.rglob("*")):
+        if path.is_file():
+            text = path.read_text()
+            assert S.scan_text(text, path.name) == slow.scan_text(text, path.name), path
+    text = "ünïcode " + AWS + " password: Zq8v!nR2kd7W"  # non-ASCII text takes the fallback path
+    assert S.scan_text(text, "x.yaml") == slow.scan_text(text, "x.yaml") != []

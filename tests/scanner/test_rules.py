@@ -42,7 +42,10 @@ def test_rule_data_is_complete() -> None:
         assert "secret" in re.compile(rule.pattern).groupindex, rule.id
         assert rule.validator is None or rule.validator in VALIDATORS or rule.generic, rule.id
         for example in rule.examples:  # the keyword prefilter must let every true example through
-            assert any(k.lower() in example.lower() for k in rule.keywords), (rule.id, example)
+            if rule.keyword_case:
+                assert any(k in example for k in rule.keywords), (rule.id, example)
+            else:
+                assert any(k.lower() in example.lower() for k in rule.keywords), (rule.id, example)
 
 
 def test_required_rule_families_exist() -> None:

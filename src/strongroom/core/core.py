@@ -66,6 +66,7 @@ class Core:
         self.pre_seal_hooks: list[Callable[[], Any]] = []
         self.unmount_hooks: list[Callable[[str], Any]] = []
         self._periodic_task: asyncio.Task[None] | None = None
+        self.ha: Any = None  # core.ha.HA on PostgreSQL storage (scale-out); None = single node, always active
         from strongroom.core.audit import AuditManager
         from strongroom.core.expiration import ExpirationManager
         from strongroom.core.metrics import Metrics
@@ -209,6 +210,8 @@ class Core:
         """Backends' housekeeping (key auto-rotation, tidy) every `periodic_interval` seconds."""
         while True:
             await asyncio.sleep(self.config.periodic_interval)
+            if self.ha is not None and not self.ha.is_leader:
+                continue  # scale-out: only the elected leader runs housekeeping
             for route in self.router.routes():
                 if route.backend.periodic is None:
                     continue

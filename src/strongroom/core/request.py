@@ -141,8 +141,11 @@ class Pipeline:
         api.mount = route.prefix
         audit = core.audit.broker
         entry: TokenEntry | None = None
+        last_use = False
         try:
             entry = await self._identify(api, path, unauth)
+            if entry is not None and entry.num_uses > 0:  # counted when checked, as Vault
+                last_use = await core.tokens.use(entry)
             ctx.entry = entry
             req = self._request(api, route, rel, entry, unauth)
             if entry is not None:
@@ -162,7 +165,7 @@ class Pipeline:
             raise
         if audit.enabled:
             await audit.record(response_entry(api, route, entry, result))
-        if entry is not None and entry.num_uses > 0 and await core.tokens.use(entry):
+        if last_use and entry is not None:
             await core.tokens.revoke_tree(entry)
         return result
 

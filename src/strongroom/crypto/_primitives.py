@@ -10,6 +10,7 @@ import datetime as _dt
 import hmac as _hmac
 import importlib
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -441,7 +442,8 @@ def generate_asymmetric(kind: str) -> Any:
 
 # --- JWS (Kubernetes service-account JWTs, auth/kubernetes pem_keys) ----------------------------------------
 
-_JWS_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+_JWS_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"256": hashes.SHA256, "384": hashes.SHA384,
+                                                              "512": hashes.SHA512}
 
 
 def jws_public_key(pem: bytes) -> Any:

@@ -1,7 +1,7 @@
 """The matching engine: keyword prefilter, per-line regex, entropy/validator filters, context, redaction.
 
-Why this shape: an Aho-Corasick automaton (pyahocorasick) finds every rule keyword in one pass over the
-lower-cased text; a rule's regex then runs only on the lines where one of its keywords occurs (or a
+Why this shape: one keyword pass (hyperscan, or pyahocorasick as a fallback; see `prefilter`) finds
+every rule keyword; a rule's regex then runs only on the lines where one of its keywords occurs (or a
 bounded window for multi-line rules such as PEM keys). Text with no keyword costs one C-level pass.
 """
 
@@ -13,10 +13,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import ahocorasick
-
 from strongroom.scanner import kube
 from strongroom.scanner.filters import GENERIC_VALIDATORS, VALIDATORS, is_documented_example, shannon_entropy
+from strongroom.scanner.prefilter import KeywordIndex
 from strongroom.scanner.rules import RULES, SPECIFIC, Rule
 
 __all__ = ["Finding", "Scanner", "fingerprint", "redact"]
@@ -128,17 +127,15 @@ class _Candidate:
 class Scanner:
     """Compiled rules plus the keyword automaton. Build once per process; `scan_text` is pure."""
 
-    def __init__(self, rules: tuple[Rule, ...] = RULES) -> None:
+    def __init__(self, rules: tuple[Rule, ...] = RULES, *, use_hyperscan: bool = True) -> None:
         self.rules = rules
         self._patterns = [rule.compile() for rule in rules]
-        by_keyword: dict[str, list[int]] = {}
+        by_keyword: dict[tuple[str, bool], list[int]] = {}
         for index, rule in enumerate(rules):
             for keyword in rule.keywords:
-                by_keyword.setdefault(keyword.lower(), []).append(index)
-        self._automaton = ahocorasick.Automaton()
-        for keyword, indexes in by_keyword.items():
-            self._automaton.add_word(keyword, tuple(indexes))
-        self._automaton.make_automaton()
+                key = (keyword, True) if rule.keyword_case else (keyword.lower(), False)
+                by_keyword.setdefault(key, []).append(index)
+        self._keywords = KeywordIndex({k: tuple(v) for k, v in by_keyword.items()}, use_hyperscan=use_hyperscan)
 
     def scan_text(self, text: str, path: str = "", *, decode_kube: bool = True) -> list[Finding]:
         lower = text.lower()
@@ -164,7 +161,7 @@ class Scanner:
         windows: dict[int, set[int]] = {}
         line_start = line_end = -1
         size = len(text)
-        for end, indexes in self._automaton.iter(lower):
+        for end, indexes in self._keywords.hits(text, lower):
             if end >= line_end:
                 line_start = text.rfind("\n", 0, end) + 1
                 line_end = text.find("\n", end)

@@ -69,6 +69,8 @@ def _map(func: Callable[[T], R], items: Iterable[T], jobs: int, parallel: bool) 
     if not parallel or jobs <= 1:
         yield from map(func, items)
         return
+    if hasattr(os, "fork"):
+        _scanner()  # build once here; forked workers inherit the compiled rules and keyword database
     ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     with ctx.Pool(processes=jobs) as pool:
         yield from pool.imap(func, items, chunksize=8)

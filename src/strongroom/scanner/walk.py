@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 __all__ = ["WalkResult", "is_binary", "walk"]
 
@@ -81,6 +83,12 @@ class WalkResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _gitignore(lines: list[str]) -> pathspec.GitIgnoreSpec:
+    import pathspec  # imported on first use: `scan --staged` in a pre-commit hook never walks a tree
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
 def is_binary(head: bytes) -> bool:
     return b"\0" in head
 
@@ -93,7 +101,7 @@ def _spec_for(directory: str) -> pathspec.GitIgnoreSpec | None:
                 lines.extend(fh.read().splitlines())
         except OSError:
             continue
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    return _gitignore(lines) if lines else None
 
 
 def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], path: str, is_dir: bool) -> bool:
@@ -113,7 +121,7 @@ def walk(
 ) -> WalkResult:
     """List the files to scan under `roots`. Explicitly named files are scanned even if ignored."""
     result = WalkResult()
-    exclude_spec = pathspec.GitIgnoreSpec.from_lines(excludes or [])
+    exclude_spec = _gitignore(excludes or [])
     for root in roots:
         if os.path.isfile(root):
             _consider(root, result, max_bytes, exclude_spec, root_dir=os.path.dirname(root) or ".")

@@ -39,6 +39,7 @@ DEPRECATED: dict[str, str] = {"policies": "token_policies", "ttl": "token_ttl", 
                               "bound_cidrs": "token_bound_cidrs"}
 _DEPRECATED_TYPES = {"policies": _L, "ttl": _D, "max_ttl": _D, "period": _D, "num_uses": FieldType.INT,
                      "bound_cidrs": _L}
+LEGACY_KEY = "legacy_token_fields"  # stored: which deprecated names the values were last written under
 TOKEN_TYPES = ("default", "service", "default-service")
 DEFAULTS: dict[str, Any] = {"token_ttl": 0, "token_max_ttl": 0, "token_policies": [], "token_bound_cidrs": [],
                             "token_explicit_max_ttl": 0, "token_no_default_policy": False, "token_num_uses": 0,
@@ -69,11 +70,15 @@ def parse_token_fields(d: FieldData, stored: Mapping[str, Any], *, create: bool)
     for new in TOKEN_FIELDS:
         if d.has(new):
             out[new] = d.get(new)
+    used = set() if create else set(stored.get(LEGACY_KEY, []))
     for old, new in DEPRECATED.items():
         if old in d.schema and d.has(old):
             if d.has(new):
                 raise InvalidRequest(f"\"{old}\" and \"{new}\" cannot both be specified; use \"{new}\"")
             out[new] = d.get(old)
+            used.add(old)
+        elif d.has(new):
+            used.discard(old)
     for dur in ("token_ttl", "token_max_ttl", "token_explicit_max_ttl", "token_period"):
         if out[dur] < 0:
             raise InvalidRequest(f"\"{dur}\" cannot be negative")
@@ -88,13 +93,15 @@ def parse_token_fields(d: FieldData, stored: Mapping[str, Any], *, create: bool)
                              + ", ".join(TOKEN_TYPES))
     out["token_policies"] = sorted({p.strip().lower() for p in out["token_policies"] if p.strip()})
     out["token_bound_cidrs"] = _check_cidrs(list(out["token_bound_cidrs"]), "token_bound_cidrs")
+    out[LEGACY_KEY] = sorted(used)
     return out
 
 
-def token_data(stored: Mapping[str, Any], deprecated: Iterable[str] = ("policies",)) -> dict[str, Any]:
-    """The read view: token_* values, plus the deprecated aliases the method still shows."""
+def token_data(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The read view: token_* values, plus each deprecated alias that was last written under its old name (as
+    Vault shows them, so clients that wrote `policies` read `policies` back)."""
     out = {k: stored.get(k, v) for k, v in DEFAULTS.items()}
-    for old in deprecated:
+    for old in stored.get(LEGACY_KEY, []):
         out[old] = out[DEPRECATED[old]]
     return out
 

@@ -149,6 +149,8 @@ class App:
                 raise InvalidRequest("failed to decode JSON input: the request body must be a JSON object")
             if op in (Operation.UPDATE, Operation.PATCH, Operation.DELETE) or parsed:
                 data = {**data, **parsed}
+        if op == Operation.LIST and not path.endswith("/"):
+            path += "/"  # as Vault's HTTP layer: a LIST addresses a directory (routing and ACL both see it)
         wrap_ttl = 0
         if "x-vault-wrap-ttl" in headers:
             try:

@@ -17,6 +17,8 @@ from typing import Any
 import hcl
 import orjson
 
+from strongroom.core.anomaly.config import AnomalyConfig
+from strongroom.core.anomaly.config import parse as parse_anomaly
 from strongroom.sdk.errors import InvalidRequest
 
 
@@ -49,6 +51,7 @@ class ServerConfig:
     audit_timeout: float = 1.0
     audit_api_changes: bool = True
     unauthenticated_metrics_access: bool = False
+    anomaly: AnomalyConfig = field(default_factory=AnomalyConfig)  # `anomaly { }` and `alerts { }` blocks
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,6 +96,14 @@ def _audit_blocks(value: Any, source: str) -> list[dict[str, Any]]:
                             "description": str(b.get("description", "")),
                             "options": {k: str(v) for k, v in opts.items()}})
     return out
+
+
+def _anomaly(raw: dict[str, Any], source: str) -> AnomalyConfig:
+    """`anomaly { denial_burst { threshold = 10 } ... }` and `alerts { webhook { url = "..." } }`."""
+    try:
+        return parse_anomaly(raw.get("anomaly"), raw.get("alerts"))
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def parse(text: str, *, source: str = "config") -> ServerConfig:
@@ -145,6 +156,7 @@ def parse(text: str, *, source: str = "config") -> ServerConfig:
     cfg.unauthenticated_metrics_access = _bool(
         raw.get("unauthenticated_metrics_access", telemetry.get("unauthenticated_metrics_access", False)))
     cfg.cluster_name = str(raw.get("cluster_name", "strongroom"))
+    cfg.anomaly = _anomaly(raw, source)
     from strongroom.sdk.framework import parse_duration
 
     try:

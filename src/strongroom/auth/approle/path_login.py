@@ -16,23 +16,31 @@ INVALID = "invalid role or secret ID"  # one message for every unknown/expired/u
 async def _use_secret_id(store: AppRoleStore, name: str, secret_id: str, remote: str) -> SecretIDEntry:
     """Checks a secret ID and counts one use (deleting it at its last use or once expired)."""
     sid_hmac = await store.hmac(secret_id)
+    entry = await store.secret_id(name, sid_hmac)
+    if entry is not None and entry.num_uses == 0 and not entry.expired(time.time()):
+        _check_secret_cidrs(entry, remote)  # unlimited uses: nothing to count, no lock on the hot path
+        return entry
     async with store.lock:
-        entry = await store.secret_id(name, sid_hmac)
+        entry = await store.secret_id(name, sid_hmac)  # re-read under the lock: another login may have used it
         if entry is None:
             raise InvalidRequest(INVALID)
         if entry.expired(time.time()):
             await store.delete_secret_id(name, sid_hmac)
             raise InvalidRequest(INVALID)
-        if entry.cidr_list and not check_cidrs(entry.cidr_list, remote):
-            raise InvalidRequest(f"source address {remote!r} unauthorized through CIDR restrictions on the "
-                                 "secret ID")
+        _check_secret_cidrs(entry, remote)
         if entry.num_uses == 1:
             await store.delete_secret_id(name, sid_hmac)
         elif entry.num_uses > 1:
             entry.num_uses -= 1
             entry.last_updated_time = time.time()
-            await store.put_secret_id(name, sid_hmac, entry)
+            await store.put_secret_id(name, sid_hmac, entry, new=False)
     return entry
+
+
+def _check_secret_cidrs(entry: SecretIDEntry, remote: str) -> None:
+    if entry.cidr_list and not check_cidrs(entry.cidr_list, remote):
+        raise InvalidRequest(f"source address {remote!r} unauthorized through CIDR restrictions on the "
+                             "secret ID")
 
 
 def login_paths(store: AppRoleStore) -> list[Path]:

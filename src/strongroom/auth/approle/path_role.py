@@ -42,7 +42,7 @@ def role_view(role: dict[str, Any]) -> dict[str, Any]:
     return {"bind_secret_id": role["bind_secret_id"], "local_secret_ids": role["local_secret_ids"],
             "secret_id_bound_cidrs": role["secret_id_bound_cidrs"] or None,
             "secret_id_num_uses": role["secret_id_num_uses"], "secret_id_ttl": role["secret_id_ttl"],
-            **token_data(role, deprecated=())}
+            **token_data(role)}
 
 
 def role_paths(store: AppRoleStore) -> list[Path]:  # noqa: C901 - a route table (handlers are closures)
@@ -58,7 +58,8 @@ def role_paths(store: AppRoleStore) -> list[Path]:  # noqa: C901 - a route table
             for key in ("bind_secret_id", "secret_id_num_uses", "secret_id_ttl", "local_secret_ids"):
                 if d.has(key) or create:
                     role[key] = d.get(key)
-            if not create and d.has("local_secret_ids") and d.get("local_secret_ids") != old.get("local_secret_ids"):
+            if old is not None and d.has("local_secret_ids") and \
+                    d.get("local_secret_ids") != old.get("local_secret_ids"):
                 raise InvalidRequest("local_secret_ids can only be modified during role creation")
             if d.has("secret_id_bound_cidrs") or create:
                 role["secret_id_bound_cidrs"] = cidrs(d.get("secret_id_bound_cidrs"), "secret_id_bound_cidrs")

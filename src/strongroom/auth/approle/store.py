@@ -115,10 +115,11 @@ class AppRoleStore:
         raw = await self.storage.get(await self._sid_key(role, sid_hmac))
         return None if raw is None else SecretIDEntry(**orjson.loads(raw))
 
-    async def put_secret_id(self, role: str, sid_hmac: str, e: SecretIDEntry) -> None:
+    async def put_secret_id(self, role: str, sid_hmac: str, e: SecretIDEntry, *, new: bool = True) -> None:
         await self.storage.put(await self._sid_key(role, sid_hmac), orjson.dumps(asdict(e)))
-        await self.storage.put(f"accessor/{await self.hmac(e.accessor)}",
-                               orjson.dumps({"role": role, "hmac": sid_hmac}))
+        if new:
+            await self.storage.put(f"accessor/{await self.hmac(e.accessor)}",
+                                   orjson.dumps({"role": role, "hmac": sid_hmac}))
 
     async def delete_secret_id(self, role: str, sid_hmac: str) -> None:
         e = await self.secret_id(role, sid_hmac)

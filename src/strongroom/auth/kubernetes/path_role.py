@@ -105,7 +105,7 @@ def role_paths(roles: RoleStore) -> list[Path]:
                                      "bound_service_account_namespace_selector", "bound_service_account_namespaces")}
         if role.get("audience"):
             data["audience"] = role["audience"]
-        return Response(data={**data, **token_data(role, deprecated=())})
+        return Response(data={**data, **token_data(role)})
 
     async def delete(req: Request, d: FieldData) -> None:
         await storage.delete(f"role/{d.get('name').lower()}")

@@ -66,7 +66,7 @@ def build(config: BackendConfig) -> Backend:  # noqa: C901 - a route table (hand
 
     async def user_read(req: Request, d: FieldData) -> Response | None:
         user = await load(d.get("username"))
-        return None if user is None else Response(data=token_data(user, deprecated=()))
+        return None if user is None else Response(data=token_data(user))
 
     async def user_delete(req: Request, d: FieldData) -> None:
         await storage.delete(f"user/{d.get('username').lower()}")

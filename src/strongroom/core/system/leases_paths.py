@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from strongroom.core import clock
+from strongroom.core.expiration import remaining
 from strongroom.sdk.errors import InvalidRequest
 from strongroom.sdk.framework import Field, FieldData, FieldType, Path
 from strongroom.sdk.operations import Operation as Op
@@ -25,12 +26,11 @@ def paths(core: Core) -> list[Path]:
         lease = await core.expiration.lookup(lease_id(d))
         if lease is None:
             raise InvalidRequest("invalid lease")
-        now = clock.now()
         return Response(data={
             "id": lease.lease_id, "issue_time": clock.rfc3339(lease.issue_time),
             "expire_time": clock.rfc3339(lease.expire_time),
             "last_renewal": clock.rfc3339(lease.last_renewal_time) if lease.last_renewal_time else None,
-            "renewable": lease.renewable, "ttl": max(0, int(lease.expire_time - now))})
+            "renewable": lease.renewable, "ttl": remaining(lease)})
 
     async def list_leases(req: Request, d: FieldData) -> Response | None:
         keys = await core.expiration.list_prefix(d.get("prefix"))
@@ -38,17 +38,16 @@ def paths(core: Core) -> list[Path]:
 
     async def renew(req: Request, d: FieldData) -> Response:
         lease = await core.expiration.renew(lease_id(d), d.get("increment"))
-        ttl = max(0, int(lease.expire_time - clock.now()))
         return Response(
-            data={"lease_id": lease.lease_id, "renewable": lease.renewable, "lease_duration": ttl,
+            data={"lease_id": lease.lease_id, "renewable": lease.renewable, "lease_duration": remaining(lease),
                   "request_id": req.id, "data": None, "wrap_info": None, "warnings": None, "auth": None},
             plain=True)
 
     async def revoke(req: Request, d: FieldData) -> None:
-        await core.expiration.revoke(lease_id(d))
+        await core.expiration.revoke(lease_id(d), sync=d.get("sync"))
 
     async def revoke_prefix(req: Request, d: FieldData) -> None:
-        await core.expiration.revoke_prefix(d.get("prefix"))
+        await core.expiration.revoke_prefix(d.get("prefix"), sync=d.get("sync"))
 
     async def revoke_force(req: Request, d: FieldData) -> None:
         await core.expiration.revoke_prefix(d.get("prefix"), force=True)
@@ -59,8 +58,11 @@ def paths(core: Core) -> list[Path]:
                                   "will be printed to Strongroom's server logs."], raw_status=202)
 
     async def count(req: Request, d: FieldData) -> Response:
-        n = len(await core.expiration._all_ids())
-        return Response(data={"lease_count": n, "counts": {}})
+        kind = d.get("type") or "all"
+        if kind not in ("all", "irrevocable"):
+            raise InvalidRequest("type must be 'irrevocable' (or 'all')")
+        n, per_mount = await core.expiration.count(kind)
+        return Response(data={"lease_count": n, "counts": per_mount})
 
     f = {"lease_id": Field(FieldType.STRING), "url_lease_id": Field(FieldType.STRING),
          "increment": Field(FieldType.DURATION), "sync": Field(FieldType.BOOL, default=True)}

@@ -73,15 +73,21 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
             status = code("uninitcode", 501)
         elif core.sealed:
             status = code("sealedcode", 503)
+        elif core.ha is not None and not core.ha.is_leader:  # scale-out standby: serves requests too
+            status = 200 if q.get("perfstandbyok") in ("true", "1") or q.get("standbyok") in ("true", "1") \
+                else code("performancestandbycode", 473)
         else:
             status = code("activecode", 200)
-        body = {"initialized": init, "sealed": core.sealed, "standby": False,
+        standby = bool(core.ha is not None and not core.ha.is_leader and not core.sealed)
+        body = {"initialized": init, "sealed": core.sealed, "standby": standby, "performance_standby": standby,
                 "replication_performance_mode": "disabled",
                 "replication_dr_mode": "disabled", "server_time_utc": int(time.time()), "version": __version__,
                 "cluster_name": core.config.cluster_name, "cluster_id": core.cluster_id}
         return plain(body, status)
 
     async def leader(req: Request, d: FieldData) -> Response:
+        if core.ha is not None:
+            return plain(core.ha.leader_status())
         return plain({"ha_enabled": False})  # as OpenBao without HA storage
 
     async def step_down(req: Request, d: FieldData) -> None:

@@ -11,6 +11,7 @@ from strongroom.core.context import caller
 from strongroom.core.login import auth_block
 from strongroom.core.policy.names import sanitize_policy_names
 from strongroom.core.tokens.entry import TokenEntry
+from strongroom.core.tokens.revalidate import revalidate_login
 from strongroom.core.tokens.store import TokenStore
 from strongroom.sdk.errors import InvalidRequest, PermissionDenied
 from strongroom.sdk.framework import Backend, BackendConfig, Field, FieldData, FieldType, Path
@@ -188,6 +189,7 @@ def build(core: Core, config: BackendConfig) -> Backend:  # noqa: C901 - a route
     async def renew_entry(e: TokenEntry, increment: int, token: str | None) -> Response:
         if not e.renewable or not e.expire_time:
             raise InvalidRequest("invalid lease ID" if not e.expire_time else "lease is not renewable")
+        await revalidate_login(core, e, increment)
         now = clock.now()
         mcfg = core.router.get("auth/token/")
         cfg = mcfg.entry.config if mcfg else {}

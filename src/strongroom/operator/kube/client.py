@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx2
 from lightkube import ApiError, AsyncClient
-from lightkube.config.kubeconfig import KubeConfig
+from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.exceptions import ConfigError
 from lightkube.types import PatchType
 
@@ -24,15 +24,17 @@ Obj = dict[str, Any]
 FIELD_MANAGER = "strongroom-operator"
 
 
-def load_config(kubeconfig: str | Path | None = None, context: str | None = None) -> KubeConfig:
-    """In-cluster config when running in a pod, else the kubeconfig (explicit path, `KUBECONFIG`, ~/.kube/config)."""
+def load_config(kubeconfig: str | Path | None = None, context: str | None = None) -> KubeConfig | SingleConfig:
+    """In-cluster config when running in a pod, else the kubeconfig (explicit path, `KUBECONFIG`,
+    ~/.kube/config), optionally one named context of it."""
     try:
         cfg = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+        if context:
+            return cfg.get(context)
     except ConfigError as exc:
-        raise errors.KubeError(f"no usable Kubernetes configuration: {exc}") from exc
-    if context:
-        cfg = KubeConfig(clusters=cfg.clusters, contexts=cfg.contexts, users=cfg.users, current_context=context,
-                         fname=cfg.fname)
+        raise errors.KubeError(f"no usable Kubernetes configuration: {exc}") from None
+    except OSError as exc:
+        raise errors.KubeError(f"no usable Kubernetes configuration: cannot read {exc.filename}") from None
     return cfg
 
 
@@ -57,7 +59,7 @@ class Kube:
     """Async, dict-in dict-out Kubernetes client. Namespaced calls need `namespace`; `None` on list/watch means
     all namespaces."""
 
-    def __init__(self, config: KubeConfig | None = None, *, field_manager: str = FIELD_MANAGER,
+    def __init__(self, config: KubeConfig | SingleConfig | None = None, *, field_manager: str = FIELD_MANAGER,
                  timeout: float = 30.0) -> None:
         self.field_manager = field_manager
         try:

@@ -28,6 +28,7 @@ class EventRecorder:
     def __init__(self, kube: Kube, component: str, *, host: str = "") -> None:
         self.kube, self.component, self.host = kube, component, host
         self._pending: set[asyncio.Task[None]] = set()
+        self._inflight: asyncio.Semaphore | None = None  # bounds connections opened for Events
 
     def emit(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         """Fire and forget (as client-go's recorder): the reconcile does not wait for the Event write."""
@@ -55,7 +56,10 @@ class EventRecorder:
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }
         metrics.EVENTS_TOTAL.labels(type=type_, reason=reason).inc()
+        if self._inflight is None:
+            self._inflight = asyncio.Semaphore(4)
         try:
-            await self.kube.create(kinds.EVENT, event)
+            async with self._inflight:
+                await self.kube.create(kinds.EVENT, event)
         except KubeError as exc:
             log.warning("could not record event %s on %s/%s: %s", reason, ns, meta.get("name"), exc)

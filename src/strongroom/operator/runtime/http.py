@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,15 +105,27 @@ class HttpServer:
                                 lifespan="off", timeout_keep_alive=120)
         self._server = _Server(config)
 
-    async def run(self) -> None:
-        task = asyncio.ensure_future(self._server.serve())
+    def _bind(self) -> socket.socket:
+        """Bind ourselves: uvicorn would call sys.exit() on a bind error, which no caller can handle."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            while not self._server.started:
-                if task.done():
-                    task.result()
-                    return
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(exc.errno, f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+        sock.listen(128)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        return sock
+
+    async def run(self) -> None:
+        sock = self._bind()
+        task = asyncio.ensure_future(self._server.serve(sockets=[sock]))
+        try:
+            while not self._server.started and not task.done():
                 await asyncio.sleep(0.01)
-            self.port = self._server.servers[0].sockets[0].getsockname()[1]
             self.started.set()
             await task
         finally:
@@ -120,3 +133,4 @@ class HttpServer:
             if not task.done():
                 with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.shield(task), 5)
+            sock.close()

@@ -119,8 +119,14 @@ class Runtime:
     async def run(self) -> None:
         """Run until `request_stop()`; then stop reconciling and release the lease (the caller closes `kube`)."""
         servers = [asyncio.ensure_future(s.run()) for s in self.servers]
-        for s in self.servers:
-            await s.started.wait()
+        for server, task in zip(self.servers, servers, strict=True):
+            waiter = asyncio.ensure_future(server.started.wait())
+            await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                waiter.cancel()
+                for t in servers:
+                    t.cancel()
+                task.result()  # raises the bind error
         main = asyncio.ensure_future(self.elector.run(self._lead) if self.elector else self._lead())
         self.started.set()
         log.info("%s started as %s (pid %d)", self.name, self.identity, os.getpid())

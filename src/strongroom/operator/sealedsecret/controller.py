@@ -42,7 +42,6 @@ class _Memo:
     generation: Any
     annotations: tuple[tuple[str, str], ...]
     secret_rv: str
-    keys_version: int
 
 
 def unseal_with_keys(sealed: Obj, keys: list[SealingKey]) -> tuple[Obj, SealingKey | None]:
@@ -74,7 +73,7 @@ class SealedSecretReconciler:
         meta = ss["metadata"]
         return _Memo(meta.get("uid", ""), meta.get("generation"),
                      tuple(sorted((meta.get("annotations") or {}).items())),
-                     (secret or {}).get("metadata", {}).get("resourceVersion", ""), self.registry.version)
+                     (secret or {}).get("metadata", {}).get("resourceVersion", ""))
 
     async def reconcile(self, key: str) -> None:
         ss = self.sealed.get(key)

@@ -40,6 +40,8 @@ def _rule_check(
 
     def run(check: Check, ctx: Context) -> Iterator[Finding]:
         for role in _user_roles(ctx):
+            if role.selectors:
+                continue  # the controller overwrites an aggregated role's rules; they are reported at the sources
             for rule in role.rules:
                 if _full_wildcard(rule) != wildcard:
                     continue
