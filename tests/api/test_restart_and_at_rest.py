@@ -94,3 +94,27 @@ def test_wrong_unseal_key_is_rejected(config_server):
     with pytest.raises(hvac.exceptions.InvalidRequest):
         client.sys.submit_unseal_key("00" * 33)
     assert client.sys.is_sealed()
+
+
+def test_disable_unauthed_rekey_endpoints(tmp_path):
+    """With the OpenBao switch on, rekey and generate-root need a token with sudo; without a token: 403."""
+    import httpx
+
+    data_dir = str(tmp_path)
+    port = free_port()
+    cfg = _config(data_dir, port)
+    with open(cfg, "a") as f:
+        f.write("disable_unauthed_rekey_endpoints = true\n")
+    server = start_strongroom(f"-config={cfg}", dev=False, data_dir=data_dir, port=port)
+    try:
+        client = hvac.Client(url=server.addr)
+        init = client.sys.initialize(1, 1)
+        client.sys.submit_unseal_key(init["keys"][0])
+        assert httpx.get(f"{server.addr}/v1/sys/rekey/init").status_code == 403
+        assert httpx.put(f"{server.addr}/v1/sys/generate-root/attempt", json={}).status_code == 403
+        # seal-status stays open, and a limited token on it is not denied
+        assert httpx.get(f"{server.addr}/v1/sys/seal-status", headers={"X-Vault-Token": "junk"}).status_code == 200
+        root = hvac.Client(url=server.addr, token=init["root_token"])
+        assert root.sys.read_rekey_progress()["started"] is False
+    finally:
+        server.stop()

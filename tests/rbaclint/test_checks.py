@@ -143,3 +143,66 @@ def test_resource_names_only_narrow(rule, verb, group, resource, name):
         assert unnarrowed.matches(verb, group, resource, name)
         if rule.resource_names:
             assert name in rule.resource_names
+
+
+WHO = f"""
+apiVersion: {RB}
+kind: Role
+metadata: {{name: reader, namespace: shop}}
+rules: [{{apiGroups: [''], resources: [secrets], resourceNames: [db], verbs: [get]}}]
+---
+apiVersion: {RB}
+kind: RoleBinding
+metadata: {{name: reader, namespace: shop}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}}
+subjects: [{{kind: ServiceAccount, name: api}}]
+---
+apiVersion: {RB}
+kind: Role
+metadata: {{name: minter, namespace: shop}}
+rules:
+- {{apiGroups: [''], resources: [serviceaccounts/token], resourceNames: [api], verbs: [create]}}
+- {{apiGroups: [''], resources: [users], verbs: [impersonate]}}
+---
+apiVersion: {RB}
+kind: RoleBinding
+metadata: {{name: minter, namespace: shop}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: minter}}
+subjects: [{{kind: User, name: carol}}]
+---
+apiVersion: {RB}
+kind: Role
+metadata: {{name: other-minter, namespace: shop}}
+rules: [{{apiGroups: [''], resources: [serviceaccounts/token], resourceNames: [worker], verbs: [create]}}]
+---
+apiVersion: {RB}
+kind: RoleBinding
+metadata: {{name: other-minter, namespace: shop}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: other-minter}}
+subjects: [{{kind: User, name: dave}}]
+---
+apiVersion: {RB}
+kind: ClusterRole
+metadata: {{name: group-sudo}}
+rules: [{{apiGroups: [''], resources: [groups], verbs: [impersonate]}}]
+---
+apiVersion: {RB}
+kind: ClusterRoleBinding
+metadata: {{name: group-sudo}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: group-sudo}}
+subjects: [{{kind: User, name: erin}}]
+"""
+
+
+def test_who_can_identity_paths_are_precise():
+    from strongroom.rbaclint.model import RbacModel
+    from strongroom.rbaclint.whocan import who_can
+
+    rows = {
+        (r.subject, r.kind): r.how for r in who_can(RbacModel(load_text(WHO, "w.yaml").objects), "read", "db", "shop")
+    }
+    assert rows[("ServiceAccount shop/api", "direct")] == "get (resourceNames: db)"
+    # carol may mint a token for api (which reads db); her namespaced `impersonate users` grants nothing
+    assert rows[("User carol", "indirect")] == "mint token of ServiceAccount shop/api"
+    assert ("User dave", "indirect") not in rows  # may only mint tokens for `worker`, who cannot read db
+    assert rows[("User erin", "indirect")] == "impersonate Group system:masters"

@@ -10,7 +10,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,7 +63,7 @@ def _kube(kubeconfig: str | None, context: str | None) -> Kube:
     return Kube(load_config(kubeconfig, context))
 
 
-def _run(fn: Callable[[], Awaitable[T]]) -> T:
+def _run(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         return asyncio.run(fn())
     except (KubeError, SealingError) as exc:

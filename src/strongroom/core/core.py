@@ -40,6 +40,7 @@ class CoreConfig:
     disable_mlock: bool = True
     audit_timeout: float = 1.0
     periodic_interval: float = 60.0
+    unauthed_rekey: bool = True  # Vault's default; OpenBao 2.5+ defaults to false
     audit_api_changes: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -235,8 +236,8 @@ class Core:
     async def register_lease(self, result: Any, req: Any, route: Route) -> None:
         from strongroom.core.context import caller
 
-        entry = caller().entry
-        await self.expiration.register(result, req, route, entry.id_hash if entry else "")
+        entry = caller().entry  # unset here (the pipeline resets it after routing): fall back to the request's
+        await self.expiration.register(result, req, route, entry.id_hash if entry else req.client_token_id)
 
     async def handle(self, api: Any) -> Any:
         return await self.pipeline.handle(api)

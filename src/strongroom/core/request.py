@@ -106,9 +106,16 @@ def matches(path: str, patterns: Sequence[str]) -> bool:
     return m(path)
 
 
+UNAUTHED_REKEY = ("sys/rekey/", "sys/generate-root/")
+
+
 class Pipeline:
     def __init__(self, core: Core) -> None:
         self.core = core
+        # OpenBao's disable_unauthed_rekey_endpoints: without a token anyone can cancel a rekey (a DoS); with
+        # it, these paths need a token like any other (and sudo, see the system backend's root paths)
+        self.unauthenticated: tuple[str, ...] = UNAUTHENTICATED if core.config.unauthed_rekey else tuple(
+            p for p in UNAUTHENTICATED if not p.startswith(UNAUTHED_REKEY))
 
     async def authenticate(self, token: str, remote_addr: str) -> TokenEntry:
         if not token:
@@ -135,7 +142,7 @@ class Pipeline:
             raise UnsupportedPath(f"no handler for route \"{path}\". route entry not found.")
         route, rel = found
         backend = route.backend
-        unauth = matches(path, UNAUTHENTICATED) or (
+        unauth = matches(path, self.unauthenticated) or (
             route.entry.kind == "auth" and matches(rel, backend.unauthenticated_paths))
         ctx = CallerContext(token=api.token, request_id=api.id, remote_addr=api.remote_addr)
         api.mount = route.prefix
@@ -148,7 +155,9 @@ class Pipeline:
                 last_use = await core.tokens.use(entry)
             ctx.entry = entry
             req = self._request(api, route, rel, entry, unauth)
-            if entry is not None:
+            if entry is not None and unauth:  # a token on an open path gives context, never a denial
+                ctx.acl = await core.policies.acl(entry.policies)
+            elif entry is not None:
                 ctx.acl = await self._authorize(api, path, req, route, entry)
         except PermissionDenied as exc:  # failed authentication and denials are audited too
             if audit.enabled:

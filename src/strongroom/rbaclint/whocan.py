@@ -1,15 +1,17 @@
 """`who-can read secret/NAME -n NS`: every subject that can read a Secret, directly or indirectly.
 
 Direct paths are RBAC grants of get/list/watch on the Secret (honouring resourceNames). Indirect paths are the
-well-known escalations: creating or editing a workload that mounts it, exec/attach into a pod, minting a
-service-account token, impersonation, escalate/bind, and the kubelet API through nodes/proxy.
+well-known escalations: creating or editing a workload that mounts it, exec/attach into a pod, escalate/bind,
+the kubelet API through nodes/proxy, and acting as a subject that can read it: minting a token for such a
+service account, or impersonating such a user, group or service account (resourceNames honoured; one level).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from strongroom.rbaclint.model import WORKLOAD_RESOURCES, Grant, RbacModel, workload_group
+from strongroom.rbaclint.model import WORKLOAD_RESOURCES, Grant, RbacModel, Subject, workload_group
 
 __all__ = ["Access", "parse_target", "who_can"]
 
@@ -25,10 +27,6 @@ _INDIRECT: list[tuple[str, str, str, bool, str]] = [
     ("create", "", "pods/exec", False, "pods/exec"),
     ("get", "", "pods/exec", False, "pods/exec (websocket)"),
     ("create", "", "pods/attach", False, "pods/attach"),
-    ("create", "", "serviceaccounts/token", False, "serviceaccounts/token"),
-    ("impersonate", "", "users", False, "impersonate users"),
-    ("impersonate", "", "groups", False, "impersonate groups"),
-    ("impersonate", "", "serviceaccounts", False, "impersonate serviceaccounts"),
     ("escalate", "rbac.authorization.k8s.io", "roles", False, "escalate roles"),
     ("escalate", "rbac.authorization.k8s.io", "clusterroles", False, "escalate clusterroles"),
     ("bind", "rbac.authorization.k8s.io", "roles", False, "bind roles"),
@@ -94,6 +92,20 @@ def _compact(hows: list[str]) -> str:
     return "; ".join([*parts, ", ".join(rest)] if rest else parts)
 
 
+def _identity_paths(model: RbacModel, readers: Iterable[Subject]) -> Iterator[tuple[Grant, str]]:
+    """Grants that let a subject act as one of `readers`: token minting and impersonation."""
+    for s in sorted(readers, key=str):
+        if s.kind == "ServiceAccount" and s.namespace:
+            for g in model.grants("create", "", "serviceaccounts/token", s.namespace, s.name):
+                yield g, f"mint token of {s}"
+            for g in model.grants("impersonate", "", "serviceaccounts", s.namespace, s.name):
+                yield g, f"impersonate {s}"
+        elif s.kind in ("User", "Group"):
+            # users and groups are cluster-scoped: only ClusterRoleBindings can grant their impersonation
+            for g in model.grants("impersonate", "", "users" if s.kind == "User" else "groups", None, s.name):
+                yield g, f"impersonate {s}"
+
+
 def who_can(model: RbacModel, verb: str, name: str | None, namespace: str) -> list[Access]:
     """One row per (subject, binding, direct/indirect); verb "read" = get/list/watch plus indirect paths."""
     rows: dict[tuple[str, str, str], tuple[Grant, list[str]]] = {}
@@ -111,6 +123,9 @@ def who_can(model: RbacModel, verb: str, name: str | None, namespace: str) -> li
         for v, group, resource, cluster_only, label in _INDIRECT:
             for grant in model.grants(v, group, resource, None if cluster_only else namespace):
                 add(grant, "indirect", label)
+        readers = {g.subject for g, _ in rows.values()} | {Subject("Group", "system:masters")}
+        for grant, label in _identity_paths(model, readers):
+            add(grant, "indirect", label)
     out = [_access(grant, kind, _compact(hows)) for (_, kind, _), (grant, hows) in rows.items()]
     out.append(Access("Group system:masters", "direct", _MASTERS, "-", "-", _CLUSTER))
     out.sort(key=lambda a: (a.kind != "direct", a.subject, a.binding))

@@ -51,6 +51,7 @@ class ServerConfig:
     audit_timeout: float = 1.0
     audit_api_changes: bool = True
     unauthenticated_metrics_access: bool = False
+    unauthed_rekey: bool = True
     anomaly: AnomalyConfig = field(default_factory=AnomalyConfig)  # `anomaly { }` and `alerts { }` blocks
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -117,7 +118,7 @@ def parse(text: str, *, source: str = "config") -> ServerConfig:
     known = {"storage", "backend", "listener", "api_addr", "log_level", "log_format", "ui", "default_lease_ttl",
              "max_lease_ttl", "cluster_name", "disable_mlock", "audit", "telemetry", "seal", "cluster_addr",
              "anomaly", "alerts", "unauthenticated_metrics_access", "plugin_directory", "pid_file",
-             "audit_device_timeout", "disable_audit_api_changes"}
+             "audit_device_timeout", "disable_audit_api_changes", "disable_unauthed_rekey_endpoints"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s): {', '.join(unknown)}")
@@ -152,6 +153,7 @@ def parse(text: str, *, source: str = "config") -> ServerConfig:
     cfg.ui = _bool(raw.get("ui", True))
     cfg.audit = _audit_blocks(raw.get("audit"), source)
     cfg.audit_api_changes = not _bool(raw.get("disable_audit_api_changes", False))
+    cfg.unauthed_rekey = not _bool(raw.get("disable_unauthed_rekey_endpoints", False))
     telemetry = raw.get("telemetry") or {}
     cfg.unauthenticated_metrics_access = _bool(
         raw.get("unauthenticated_metrics_access", telemetry.get("unauthenticated_metrics_access", False)))

@@ -89,18 +89,17 @@ def test_sql_error_is_clear_rolled_back_and_leaks_nothing(client: hvac.Client, d
     with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
         client.secrets.database.generate_credentials("bad")
     msg = str(exc.value)
-    assert "creating the database user failed" in msg and "syntax error" in msg
+    assert "creating the database user failed" in msg and 'unrecognized privilege type "selekt"' in msg
     assert db.pg.password not in msg
     with psycopg.connect(db.dsn) as conn:  # the whole transaction rolled back: no half-made user
         assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'v-root-bad-%'").fetchone() == (0,)
-    assert client.list("database/wal") is None or True
 
 
 def test_password_in_failing_statement_is_redacted(client: hvac.Client, db: Db) -> None:
-    client.secrets.database.create_role("rb", "pg", creation_statements="SELECT '{{password}}' FROM nope_table;")
+    client.secrets.database.create_role("rb", "pg", creation_statements='SELECT 1 FROM "{{password}}";')
     with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
         client.secrets.database.generate_credentials("rb")
-    assert "nope_table" in str(exc.value)
+    assert 'relation "[redacted]" does not exist' in str(exc.value)
 
 
 def test_unknown_and_disallowed_roles(client: hvac.Client, db: Db) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # as Vault's system backend: these need `sudo` on top of the capability
 ROOT_PATHS = ("rotate", "rotate/*", "seal", "step-down", "auth/*", "leases/revoke-prefix/*",
               "leases/revoke-force/*", "leases/lookup/*", "revoke-prefix/*", "revoke-force/*", "audit", "audit/*",
-              "raw", "raw/*", "config/*", "generate-root-token/*")
+              "raw", "raw/*", "config/*", "generate-root-token/*", "rekey/*", "generate-root/*")
 
 
 def build(core: Core, config: BackendConfig) -> Backend:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -45,7 +46,8 @@ class DbConfig:
                                 self.max_idle_connections, self.max_connection_lifetime, self.disable_escaping)
 
     def allows(self, role: str) -> bool:
-        return "*" in self.allowed_roles or role in self.allowed_roles
+        """Exact names or `*` globs, as Vault's allowed_roles."""
+        return any(re.fullmatch(".*".join(map(re.escape, pat.split("*"))), role) for pat in self.allowed_roles)
 
     def public(self) -> dict[str, Any]:
         details: dict[str, Any] = {"connection_url": self.connection_url, "username": self.username,

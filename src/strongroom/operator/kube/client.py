@@ -30,7 +30,10 @@ def load_config(kubeconfig: str | Path | None = None, context: str | None = None
     try:
         cfg = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
         if context:
-            return cfg.get(context)
+            single = cfg.get(context)
+            if single is None:
+                raise ConfigError(f"context {context!r} not found")
+            return single
     except ConfigError as exc:
         raise errors.KubeError(f"no usable Kubernetes configuration: {exc}") from None
     except OSError as exc:

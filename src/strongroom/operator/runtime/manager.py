@@ -130,15 +130,17 @@ class Runtime:
         main = asyncio.ensure_future(self.elector.run(self._lead) if self.elector else self._lead())
         self.started.set()
         log.info("%s started as %s (pid %d)", self.name, self.identity, os.getpid())
-        stop = asyncio.ensure_future(self._stop.wait())
+        stop: asyncio.Future[Any] = asyncio.ensure_future(self._stop.wait())
+        everything: list[asyncio.Future[Any]] = [main, stop, *servers]
         try:
-            done, _ = await asyncio.wait({main, stop, *servers}, return_when=asyncio.FIRST_COMPLETED)
-            for t in done:
-                if t is not stop and t.exception() is not None:
-                    raise t.exception()  # type: ignore[misc]
+            done, _ = await asyncio.wait(everything, return_when=asyncio.FIRST_COMPLETED)
+            for fut in done:
+                exc = fut.exception()
+                if fut is not stop and exc is not None:
+                    raise exc
         finally:
-            for t in (main, stop, *servers):
-                t.cancel()
+            for fut in everything:
+                fut.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(main, stop, *servers, return_exceptions=True)
             self.started.clear()
