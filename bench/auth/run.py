@@ -5,7 +5,8 @@
 Both servers run in dev mode on this machine; the same wrk load (one fixed login body per method, reused: a
 password, a secret ID without a use limit, a service-account JWT) hits each in turn, interleaved per scenario.
 Kubernetes logins go to the tests' fake API server (TLS, real RS256 verification, Python threads), shared by
-both, so that scenario measures the auth method *and* that server. Prints logins/s, p50/p99 and the ratio.
+both, so that scenario measures the auth method *and* that server. Prints logins/s, p50/p99, the server's
+CPU time per login (from /proc: steadier than logins/s on a shared machine) and the ratios.
 """
 
 from __future__ import annotations
@@ -63,10 +64,26 @@ def setup(server: Server, kube: kubeapi.KubeAPI, jwt: str) -> dict[str, tuple[st
     return logins
 
 
-def wrk(addr: str, path: str, body: dict[str, str], duration: int, connections: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its children so far (robust to a busy machine, unlike logins/s)."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        return total
+    return total + sum(cpu_seconds(c) for c in children)
+
+
+def wrk(server: Server, path: str, body: dict[str, str], duration: int, connections: int) -> dict[str, float]:
+    addr = server.addr
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA.format(body=json.dumps(json.dumps(body))))
         script = f.name
+    cpu0 = cpu_seconds(server.proc.pid)
     try:
         out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "-s", script,
                               "--timeout", "30s", addr + path], capture_output=True, text=True, check=True).stdout
@@ -76,7 +93,9 @@ def wrk(addr: str, path: str, body: dict[str, str], duration: int, connections: 
     if m is None:
         raise RuntimeError(f"wrk printed no result:\n{out}")
     requests, errors, p50, p99 = (int(g) for g in m.groups())
-    return {"logins_per_s": requests / duration, "errors": errors, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000}
+    cpu_ms = (cpu_seconds(server.proc.pid) - cpu0) * 1000 / max(requests, 1)
+    return {"logins_per_s": requests / duration, "errors": errors, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
+            "server_cpu_ms_per_login": cpu_ms}
 
 
 def main() -> int:
@@ -98,19 +117,23 @@ def main() -> int:
                 for name, (server, logins) in targets.items():
                     path, body = logins[method]
                     print(f"{method:<11} {name:<10} ...", file=sys.stderr, flush=True)
-                    results[method][name] = wrk(server.addr, path, body, args.duration, args.connections)
+                    results[method][name] = wrk(server, path, body, args.duration, args.connections)
     finally:
         kube.close()
     if args.format == "json":
         print(json.dumps(results, indent=2))
         return 0
-    print(f"{'method':<11} {'server':<10} {'logins/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    print(f"{'method':<11} {'server':<10} {'logins/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms/login':>12} "
+          f"{'errors':>6}")
     for method, by_server in results.items():
         for name, r in by_server.items():
             print(f"{method:<11} {name:<10} {r['logins_per_s']:>9.1f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-                  f"{r['errors']:>6}")
-        ratio = by_server["strongroom"]["logins_per_s"] / max(by_server["openbao"]["logins_per_s"], 1e-9)
-        print(f"{method:<11} {'ratio':<10} {ratio:>9.2f}x  (Strongroom / OpenBao logins/s)")
+                  f"{r['server_cpu_ms_per_login']:>12.2f} {r['errors']:>6}")
+        ours, theirs = by_server["strongroom"], by_server["openbao"]
+        ratio = ours["logins_per_s"] / max(theirs["logins_per_s"], 1e-9)
+        cpu_ratio = ours["server_cpu_ms_per_login"] / max(theirs["server_cpu_ms_per_login"], 1e-9)
+        print(f"{method:<11} {'ratio':<10} {ratio:>9.2f}x logins/s; server CPU per login {cpu_ratio:.2f}x "
+              "(Strongroom / OpenBao)")
     return 0
 
 

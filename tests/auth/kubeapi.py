@@ -147,6 +147,7 @@ class Cluster:
 def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # one TLS record per write: avoid Nagle + delayed-ACK stalls
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass

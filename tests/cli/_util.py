@@ -44,8 +44,13 @@ def bao(server: Server, *args: str, token: str | None = None, input: str | None 
 
 
 def bao_json(server: Server, *args: str, token: str | None = None, input: str | None = None) -> Any:
-    out = bao(server, *args, token=token, input=input, fmt="json").stdout
-    return json.loads(out) if out.strip() else None
+    proc = bao(server, *args, token=token, input=input, fmt="json")
+    if not proc.stdout.strip():
+        return None
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(f"bao {' '.join(args)} printed no JSON:\n{proc.stdout}\n{proc.stderr}") from None
 
 
 def diff(a: Any, b: Any, path: str = "", *, ignore: frozenset[str] = frozenset(), tolerance: int = 2) -> list[str]:

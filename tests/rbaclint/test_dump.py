@@ -70,3 +70,12 @@ def test_apiserver_config_fixtures():
     assert "not valid base64" in weak.message
     good = lint(load_paths([str(FIXTURES / "good" / "apiserver.yaml")]).objects)
     assert good.findings == []
+
+
+def test_generated_yaml_dump_takes_the_fast_path():
+    """No document of a realistic dump (random base64, uids, images) needs the slow YAML 1.1 parser."""
+    from strongroom.rbaclint.loader import _YAML11_ONLY
+
+    text = yaml.safe_dump(generate(2000), sort_keys=False)
+    hit = _YAML11_ONLY.search(" " + text)
+    assert hit is None, text[max(hit.start() - 40, 0) : hit.end() + 40]

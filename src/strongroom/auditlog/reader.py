@@ -107,12 +107,16 @@ def total_size(paths: Iterable[str]) -> int:
 
 def follow(path: str, stats: ReadStats | None = None, *, poll: float = 0.25, from_end: bool = True,
            stop: Callable[[], bool] = lambda: False) -> Iterator[Line]:
-    """New entries as they are appended; reopens the file when it is rotated (inode change) or truncated."""
-    stats = stats if stats is not None else ReadStats()
+    """New entries as they are appended; reopens the file when it is rotated (inode change) or truncated.
+    The file is opened (and positioned at its end) now, not at the first `next()`."""
     f = _open(path)
-    ino = os.fstat(f.fileno()).st_ino
     if from_end:
         f.seek(0, os.SEEK_END)
+    return _follow(path, f, stats if stats is not None else ReadStats(), poll, stop)
+
+
+def _follow(path: str, f: IO[bytes], stats: ReadStats, poll: float, stop: Callable[[], bool]) -> Iterator[Line]:
+    ino = os.fstat(f.fileno()).st_ino
     buf = b""
     try:
         while not stop():

@@ -33,7 +33,7 @@ _YAML11_ONLY = re.compile(
     # a separator, then a cheap look at the first character so the scan stays fast on big dumps
     r"[\s\[{,](?=[-+0-9._yYnNoO<=])(?:"
     r"[-+]?0[0-9_]+(?:\.[0-9_]*)?"  # leading zero: octal in YAML 1.1
-    r"|[-+]?0[a-zA-Z][0-9a-zA-Z_]*"  # 0b / 0o / 0X prefixes
+    r"|[-+]?0(?:[xX][0-9a-fA-F_]+|[bB][01_]+|[oO][0-7_]+)"  # 0x / 0b / 0o prefixes, any case
     r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"  # sexagesimal
     r"|[-+]?(?=[_.0-9eE]*[_eE])[_.0-9][_.0-9eE+-]*"  # underscores, exponents
     r"|[-+]?\.[0-9_]+|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"

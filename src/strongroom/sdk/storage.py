@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 
@@ -16,6 +17,25 @@ class Storage(Protocol):
     async def list(self, prefix: str) -> list[str]:
         """Immediate children of prefix (which is '' or ends in '/'); sub-folders end in '/'. Sorted."""
         ...
+
+
+@runtime_checkable
+class AtomicStorage(Protocol):
+    """Storage that can write several keys in one atomic commit (value None deletes)."""
+
+    async def put_many(self, items: Sequence[tuple[str, bytes | None]]) -> None: ...
+
+
+async def write_all(storage: Storage, items: Sequence[tuple[str, bytes | None]]) -> None:
+    """All-or-nothing (and one commit) where the storage supports it; in order otherwise."""
+    if isinstance(storage, AtomicStorage):
+        await storage.put_many(items)
+        return
+    for key, value in items:
+        if value is None:
+            await storage.delete(key)
+        else:
+            await storage.put(key, value)
 
 
 async def list_recursive(storage: Storage, prefix: str = "") -> list[str]:
@@ -49,6 +69,13 @@ class MemoryStorage:
     async def delete(self, key: str) -> None:
         self.data.pop(key, None)
 
+    async def put_many(self, items: Sequence[tuple[str, bytes | None]]) -> None:
+        for key, value in items:
+            if value is None:
+                self.data.pop(key, None)
+            else:
+                self.data[key] = value
+
     async def list(self, prefix: str) -> list[str]:
         children: set[str] = set()
         for key in self.data:
@@ -59,4 +86,4 @@ class MemoryStorage:
         return sorted(children)
 
 
-__all__ = ["MemoryStorage", "Storage", "delete_recursive", "list_recursive"]
+__all__ = ["AtomicStorage", "MemoryStorage", "Storage", "delete_recursive", "list_recursive", "write_all"]

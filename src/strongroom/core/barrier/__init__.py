@@ -126,6 +126,9 @@ class View:
     async def list(self, prefix: str) -> list[str]:
         return await self.barrier.list(self._check(prefix))
 
+    async def put_many(self, items: Sequence[tuple[str, bytes | None]]) -> None:
+        await self.barrier.transaction([Op(self._check(k), v) for k, v in items])
+
     def sub(self, prefix: str) -> View:
         return View(self.barrier, self.prefix + prefix)
 

@@ -10,6 +10,7 @@ from strongroom.engines.kv import _v2_store as store
 from strongroom.engines.kv._common import Clock, KeyedLocks, Notifier, notify, now_ns
 from strongroom.sdk import CASMismatch, InvalidRequest, Storage
 from strongroom.sdk.framework import FieldData
+from strongroom.sdk.storage import write_all
 
 PRUNE_WARNING = "error occurred when cleaning up old versions, these will be cleaned up on next write: {}"
 
@@ -33,11 +34,12 @@ class KV2:
         """Writes version current+1, the metadata, then prunes past max_versions (caller holds the lock)."""
         created = self.clock()
         n = meta.current_version + 1
-        await store.put_version(storage, path, n, data, created)
+        version = store.version_item(path, n, data, created)
         deletion = self.deletion_time(created, config, meta)
         oldest = meta.oldest_version
         _, to_prune = meta.add_version(created, deletion, config.max_versions)
-        await store.put_meta(storage, path, meta)
+        # version and metadata land in one atomic commit where the storage allows it
+        await write_all(storage, [version, store.meta_item(path, meta)])
         warnings: list[str] = []
         if to_prune:
             try:

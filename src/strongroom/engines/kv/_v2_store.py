@@ -206,8 +206,15 @@ async def get_version(storage: Storage, path: str, n: int) -> dict[str, Any] | N
 
 
 async def put_version(storage: Storage, path: str, n: int, data: dict[str, Any], created: int) -> None:
-    record = {"v": FORMAT, "data": data, "created_time": created}
-    await storage.put(_versions_prefix(path) + str(n), dumps(record))
+    await storage.put(*version_item(path, n, data, created))
+
+
+def version_item(path: str, n: int, data: dict[str, Any], created: int) -> tuple[str, bytes]:
+    return _versions_prefix(path) + str(n), dumps({"v": FORMAT, "data": data, "created_time": created})
+
+
+def meta_item(path: str, meta: KeyMeta) -> tuple[str, bytes]:
+    return _meta_key(path), meta.to_json()
 
 
 async def delete_versions(storage: Storage, path: str, numbers: Iterable[int]) -> None:
