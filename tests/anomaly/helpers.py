@@ -50,7 +50,7 @@ def webhook_receiver(fail_first: int = 0) -> Iterator[Receiver]:
     calls = {"n": 0}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             calls["n"] += 1
             if calls["n"] <= rec.fail_first:

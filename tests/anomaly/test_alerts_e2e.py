@@ -3,6 +3,7 @@ sys/alerts, in the Prometheus metric, in the audit file (type "alert") and at a 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -64,10 +65,8 @@ def metric(c: hvac.Client, rule: str) -> float:
 
 
 def read(client: hvac.Client, path: str) -> None:
-    try:
+    with contextlib.suppress(hvac.exceptions.Forbidden, hvac.exceptions.InvalidPath):
         client.secrets.kv.v2.read_secret_version(path, raise_on_deleted_version=False)
-    except (hvac.exceptions.Forbidden, hvac.exceptions.InvalidPath):
-        pass
 
 
 def check_everywhere(server: Server, c: hvac.Client, receiver: Receiver, rule: str) -> dict[str, Any]:

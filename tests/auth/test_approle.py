@@ -207,3 +207,55 @@ def test_bao_cli(dev_server, approle):
     again = run_cli(dev_server, "write", f"auth/{approle}/login", f"role_id={role_id}", f"secret_id={secret_id}",
                     token="", check=False)
     assert again.returncode != 0 and "invalid role or secret ID" in again.stderr
+
+
+def test_concurrent_logins_cannot_overspend_a_secret_id(dev_server, root, approle):
+    import concurrent.futures
+
+    import httpx
+
+    role_id, _ = role_and_secret(root, approle)
+    secret_id = root.write(f"auth/{approle}/role/app/secret-id", num_uses=3)["data"]["secret_id"]
+
+    def attempt(_: int) -> int:
+        return httpx.post(f"{dev_server.addr}/v1/auth/{approle}/login",
+                          json={"role_id": role_id, "secret_id": secret_id}, timeout=60).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(attempt, range(12)))
+    assert sorted(codes) == [200] * 3 + [400] * 9
+
+
+def test_renewal_reapplies_the_role_and_needs_it(dev_server, root, approle):
+    role_id, secret_id = role_and_secret(root, approle, token_ttl="5m", token_max_ttl="1h")
+    client = anon(dev_server)
+    client.auth.approle.login(role_id, secret_id, mount_point=approle)
+    root.auth.approle.create_or_update_approle("app", token_ttl="7m", token_max_ttl="1h", mount_point=approle)
+    assert client.auth.token.renew_self()["auth"]["lease_duration"] == 420
+    root.auth.approle.delete_role("app", mount_point=approle)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        client.auth.token.renew_self()
+    with pytest.raises(hvac.exceptions.Forbidden):
+        client.auth.token.lookup_self()
+
+
+def test_role_property_endpoints(root, approle):
+    role_and_secret(root, approle, token_policies=["a"], secret_id_num_uses=2)
+    base = f"auth/{approle}/role/app"
+    assert root.read(f"{base}/policies")["data"] == {"policies": ["a"], "token_policies": ["a"]}
+    root.write(f"{base}/policies", token_policies="b,c")
+    assert root.read(f"{base}/policies")["data"]["token_policies"] == ["b", "c"]
+    root.write(f"{base}/secret-id-num-uses", secret_id_num_uses=7)
+    assert root.read(f"{base}/secret-id-num-uses")["data"] == {"secret_id_num_uses": 7}
+    root.delete(f"{base}/secret-id-num-uses")
+    assert root.read(f"{base}/secret-id-num-uses")["data"] == {"secret_id_num_uses": 0}
+    root.write(f"{base}/token-ttl", token_ttl="10m")
+    assert root.read(f"{base}")["data"]["token_ttl"] == 600
+    assert root.read(f"{base}/local-secret-ids")["data"] == {"local_secret_ids": False}
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="token_max_ttl"):
+        root.write(f"{base}/token-max-ttl", token_max_ttl="1m")  # below token_ttl: refused, nothing changes
+    assert root.read(f"{base}")["data"]["token_max_ttl"] == 0
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="at least one constraint"):
+        root.write(f"{base}/bind-secret-id", bind_secret_id=False)
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="does not exist"):
+        root.read(f"auth/{approle}/role/nope/policies")

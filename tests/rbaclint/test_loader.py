@@ -124,3 +124,23 @@ def test_fixtures_agree_with_pyyaml():
     for path in (Path(__file__).parent / "fixtures").rglob("*.yaml"):
         for chunk in path.read_text().split("\n---"):
             assert parse_yaml(chunk) == yaml.load(chunk, Loader=yaml.CSafeLoader), path
+
+
+def test_scalar_tokens_read_like_kubernetes():
+    """Differential check of the fast path on random number-, bool- and date-like plain scalars."""
+    import random
+
+    import yaml
+
+    from strongroom.rbaclint.loader import parse_yaml
+
+    rnd = random.Random(5)
+    alphabet = "0123456789abefxXoOBE+-._:~nNyYtT"
+    for _ in range(3000):
+        token = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 6)))
+        for text in (f"k: {token}\n", f"- {token}\n", f"k: [{token}]\n"):
+            try:
+                expected = yaml.load(text, Loader=yaml.CSafeLoader)
+            except yaml.YAMLError:
+                continue
+            assert repr(parse_yaml(text)) == repr(expected), text

@@ -61,11 +61,13 @@ def _str(v: Any) -> str:
     return v if isinstance(v, str) else ""
 
 
+def _dict(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
 def record(entry: dict[str, Any]) -> Record:
-    auth = entry.get("auth") if isinstance(entry.get("auth"), dict) else {}
-    req = entry.get("request") if isinstance(entry.get("request"), dict) else {}
-    k8s = auth.get("kubernetes") if isinstance(auth.get("kubernetes"), dict) else {}
-    meta = auth.get("metadata") if isinstance(auth.get("metadata"), dict) else {}
+    auth, req = _dict(entry.get("auth")), _dict(entry.get("request"))
+    k8s, meta = _dict(auth.get("kubernetes")), _dict(auth.get("metadata"))
     t = _str(entry.get("time"))
     r = Record(time=t, timestamp=parse_time(t), type=_str(entry.get("type")),
                request_id=_str(req.get("id")), operation=_str(req.get("operation")), path=_str(req.get("path")),
@@ -81,7 +83,7 @@ def record(entry: dict[str, Any]) -> Record:
     alert = entry.get("alert")
     if r.type == "alert" and isinstance(alert, dict):
         r.rule, r.message = _str(alert.get("rule")), _str(alert.get("message"))
-        areq = alert.get("request") if isinstance(alert.get("request"), dict) else {}
+        areq = _dict(alert.get("request"))
         r.path, r.operation = _str(areq.get("path")), _str(areq.get("operation"))
         r.request_id = _str(alert.get("id"))
     return r

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -41,7 +41,7 @@ class Line:
 def _open(path: str) -> IO[bytes]:
     try:
         if path.endswith(".gz"):
-            return gzip.open(path, "rb")
+            return cast(IO[bytes], gzip.open(path, "rb"))
         return open(path, "rb")
     except IsADirectoryError:
         raise AuditFileError(f"{path} is a directory, not an audit file") from None
@@ -72,7 +72,7 @@ def parse_line(raw: bytes) -> dict[str, Any]:
     return entry
 
 
-def _lines(path: str, f: IO[bytes], stats: ReadStats, on_bytes: Callable[[int], None] | None) -> Iterator[Line]:
+def _lines(path: str, f: Iterable[bytes], stats: ReadStats, on_bytes: Callable[[int], None] | None) -> Iterator[Line]:
     for n, raw in enumerate(f, 1):
         stats.lines += 1
         if on_bytes is not None:

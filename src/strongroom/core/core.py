@@ -86,6 +86,9 @@ class Core:
         self.wrapping = Wrapping(self)
         self.expiration = ExpirationManager(self)
         self.pipeline = Pipeline(self)
+        from strongroom.core.anomaly import AnomalyDetector
+
+        self.anomaly = AnomalyDetector(self, self.config.extra.get("anomaly"))
         self.tokens.on_revoke.append(self.expiration.revoke_by_token)
         self.tokens.on_revoke.append(self._drop_cubbyhole)
         system = self.internal["system"]
@@ -140,6 +143,7 @@ class Core:
         self.cluster_id = cid.decode()
         await self._load_mounts()
         await self.audit.setup()
+        await self.anomaly.start()
         await self.expiration.setup()
         self._periodic_task = asyncio.get_running_loop().create_task(self._periodic_loop())
         for hook in self.post_unseal_hooks:
@@ -159,6 +163,7 @@ class Core:
         if self._periodic_task is not None:
             self._periodic_task.cancel()
             self._periodic_task = None
+        await self.anomaly.stop()
         self.audit.teardown()
         self.router.clear()
         self.tokens.reset()

@@ -160,6 +160,7 @@ class Pipeline:
             elif entry is not None:
                 ctx.acl = await self._authorize(api, path, req, route, entry)
         except PermissionDenied as exc:  # failed authentication and denials are audited too
+            core.anomaly.observe_request(api, route, entry, "denied" if entry else "auth_failed", exc)
             if audit.enabled:
                 await audit.record(request_entry(api, route, entry, error=exc.message))
                 await audit.record(response_entry(api, route, entry, None, error=exc.message))
@@ -169,11 +170,13 @@ class Pipeline:
         try:
             result = await self._serve(api, path, req, route, ctx, entry)
         except StrongroomError as exc:
+            core.anomaly.observe_request(api, route, entry, "error", exc)
             if audit.enabled:
                 await audit.record(response_entry(api, route, entry, None, error=exc.message))
             raise
         if audit.enabled:
             await audit.record(response_entry(api, route, entry, result))
+        core.anomaly.observe_request(api, route, entry, "ok")
         if last_use and entry is not None:
             await core.tokens.revoke_tree(entry)
         return result

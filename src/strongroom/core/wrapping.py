@@ -50,14 +50,16 @@ class Wrapping:
             info["wrapped_accessor"] = result.auth.get("accessor", "")
         return info
 
-    async def _entry(self, token: str) -> TokenEntry:
+    async def _entry(self, token: str, *, used_by_this_request: bool = False) -> TokenEntry:
+        """The wrapping token's entry. When it authenticated this very request (X-Vault-Token), the pipeline has
+        already spent its single use on it; that use is this unwrap, so an exhausted entry is accepted then."""
         e = await self.core.tokens.lookup(token)
-        if e is None or "response-wrapping" not in e.policies or e.num_uses < 0:
+        if e is None or "response-wrapping" not in e.policies or (e.num_uses < 0 and not used_by_this_request):
             raise InvalidRequest("wrapping token is not valid or does not exist")
         return e
 
-    async def unwrap(self, token: str) -> dict[str, Any]:
-        e = await self._entry(token)
+    async def unwrap(self, token: str, *, used_by_this_request: bool = False) -> dict[str, Any]:
+        e = await self._entry(token, used_by_this_request=used_by_this_request)
         raw = await self.view.get(e.id_hash)
         await self.view.delete(e.id_hash)
         await self.core.tokens.revoke_tree(e)

@@ -28,3 +28,7 @@ def install_extras(app: App, cfg: ServerConfig) -> None:
             await send({"type": "http.response.body", "body": metrics.exposition()})
 
         app.extra_routes["/metrics"] = prometheus
+    if cfg.ui:
+        from strongroom.ui import Dashboard
+
+        app.extra_routes["/ui"] = Dashboard(app, secure_cookies=not cfg.listener.tls_disable)

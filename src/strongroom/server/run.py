@@ -68,6 +68,7 @@ def core_config(cfg: ServerConfig) -> CoreConfig:
     c = CoreConfig(cluster_name=cfg.cluster_name, api_addr=cfg.api_addr, storage_type=cfg.storage_type,
                    audit_timeout=cfg.audit_timeout, audit_api_changes=cfg.audit_api_changes,
                    unauthed_rekey=cfg.unauthed_rekey)
+    c.extra["anomaly"] = cfg.anomaly
     if cfg.default_lease_ttl:
         c.default_lease_ttl = cfg.default_lease_ttl
     if cfg.max_lease_ttl:

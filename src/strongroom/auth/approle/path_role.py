@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from strongroom.auth.approle.store import AppRoleStore
@@ -118,7 +119,69 @@ def role_paths(store: AppRoleStore) -> list[Path]:  # noqa: C901 - a route table
         Path(ROLE + "/role-id", {Operation.READ: role_id_read, Operation.UPDATE: role_id_write},
              fields={**NAME, "role_id": Field(FieldType.STRING, "Identifier of the role.")},
              help_synopsis="Returns the 'role_id' of the role."),
+        *[_property_path(store, suffix, stored, shown, write) for suffix, (stored, shown) in PROPERTIES.items()],
     ]
+
+
+# role/:name/<suffix> -> (the role field it reads/writes, the names a read shows it under), as Vault's path_role.go
+PROPERTIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "policies": ("token_policies", ("policies", "token_policies")),
+    "local-secret-ids": ("local_secret_ids", ("local_secret_ids",)),
+    "bind-secret-id": ("bind_secret_id", ("bind_secret_id",)),
+    "secret-id-bound-cidrs": ("secret_id_bound_cidrs", ("secret_id_bound_cidrs",)),
+    "token-bound-cidrs": ("token_bound_cidrs", ("token_bound_cidrs",)),
+    "secret-id-num-uses": ("secret_id_num_uses", ("secret_id_num_uses",)),
+    "secret-id-ttl": ("secret_id_ttl", ("secret_id_ttl",)),
+    "period": ("token_period", ("period", "token_period")),
+    "token-num-uses": ("token_num_uses", ("token_num_uses",)),
+    "token-ttl": ("token_ttl", ("token_ttl",)),
+    "token-max-ttl": ("token_max_ttl", ("token_max_ttl",)),
+}
+_RESET = {"bind_secret_id": True}  # DELETE puts a property back to its default (zero unless listed)
+
+
+def _property_path(store: AppRoleStore, suffix: str, stored: str, shown: tuple[str, ...],
+                   write_role: Callable[[Request, FieldData], Awaitable[None]]) -> Path:
+    """One role property on its own path: read it, set it, or (DELETE) reset it, through the role's own
+    validation."""
+    fields = {**NAME, **{n: ROLE_FIELDS[n] for n in shown}}
+
+    async def must(d: FieldData) -> dict[str, Any]:
+        role = await store.role(d.get("role_name"))
+        if role is None:
+            raise InvalidRequest(f"role \"{d.get('role_name')}\" does not exist")
+        return role
+
+    async def read(req: Request, d: FieldData) -> Response:
+        role = await must(d)
+        value = role_view(role)[stored]
+        return Response(data={n: value for n in shown})
+
+    async def update(req: Request, d: FieldData) -> None:
+        await must(d)
+        if suffix == "local-secret-ids":
+            raise InvalidRequest("local_secret_ids can only be modified during role creation")
+        if not any(d.has(n) for n in shown):
+            raise InvalidRequest(f"missing {shown[-1]}")
+        await write_role(req, d)
+
+    async def delete(req: Request, d: FieldData) -> None:
+        await must(d)
+        if suffix == "local-secret-ids":
+            raise InvalidRequest("local_secret_ids can only be modified during role creation")
+        reset = FieldData({"role_name": d.get("role_name"), stored: _RESET.get(stored, zero_of(stored))},
+                          ROLE_FIELDS)
+        await write_role(req, reset)
+
+    ops: dict[Operation, Any] = {Operation.READ: read}
+    if suffix != "local-secret-ids":
+        ops.update({Operation.UPDATE: update, Operation.DELETE: delete})
+    return Path(ROLE + "/" + suffix, ops, fields=fields, help_synopsis=f"Read or change the role's {shown[-1]}.")
+
+
+def zero_of(name: str) -> Any:
+    t = ROLE_FIELDS[name].type
+    return [] if t == FieldType.COMMA_STRING_SLICE else 0
 
 
 async def _claim_role_id(store: AppRoleStore, name: str, old: str, new: str) -> None:

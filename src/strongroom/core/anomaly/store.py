@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -14,7 +14,7 @@ from strongroom.core.anomaly.seen import Store
 PREFIX = "alerts/"
 
 
-class ListableStore(Store):
+class ListableStore(Store, Protocol):
     async def delete(self, key: str) -> None: ...
     async def list(self, prefix: str) -> list[str]: ...
 

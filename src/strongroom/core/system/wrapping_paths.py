@@ -29,7 +29,9 @@ def paths(core: Core) -> list[Path]:
         return Response(data=dict(req.data))
 
     async def unwrap(req: Request, d: FieldData) -> Response:
-        payload = await core.wrapping.unwrap(wrapping_token(d))
+        ctx = caller()
+        from_header = not d.get("token") and ctx.entry is not None and ctx.token == wrapping_token(d)
+        payload = await core.wrapping.unwrap(wrapping_token(d), used_by_this_request=from_header)
         payload["request_id"] = req.id
         return Response(data=payload, plain=True)
 
