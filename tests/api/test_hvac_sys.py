@@ -178,8 +178,8 @@ def test_wrapping_wrap_unwrap_lookup_rewrap(clients):
         holder.sys.unwrap()  # the wrapping token died with its single use
 
 
-def test_key_status_and_rotate(fresh_server):
-    c = hvac.Client(url=fresh_server.addr, token="root")
+def test_key_status_and_rotate(dev_server):
+    c = hvac.Client(url=dev_server.addr, token="root")
     before = c.sys.get_encryption_key_status()
     c.sys.rotate_encryption_key()
     after = c.sys.get_encryption_key_status()

@@ -242,7 +242,7 @@ def test_renewal_reapplies_the_role_and_needs_it(dev_server, root, approle):
 def test_role_property_endpoints(root, approle):
     role_and_secret(root, approle, token_policies=["a"], secret_id_num_uses=2)
     base = f"auth/{approle}/role/app"
-    assert root.read(f"{base}/policies")["data"] == {"policies": ["a"], "token_policies": ["a"]}
+    assert root.read(f"{base}/policies")["data"] == {"token_policies": ["a"]}
     root.write(f"{base}/policies", token_policies="b,c")
     assert root.read(f"{base}/policies")["data"]["token_policies"] == ["b", "c"]
     root.write(f"{base}/secret-id-num-uses", secret_id_num_uses=7)
@@ -257,5 +257,9 @@ def test_role_property_endpoints(root, approle):
     assert root.read(f"{base}")["data"]["token_max_ttl"] == 0
     with pytest.raises(hvac.exceptions.InvalidRequest, match="at least one constraint"):
         root.write(f"{base}/bind-secret-id", bind_secret_id=False)
+    assert root.read(f"auth/{approle}/role/nope/policies") is None
+    assert root.read(f"{base}/token-bound-cidrs")["data"] == {"token_bound_cidrs": None}
+    root.write(f"{base}/policies", policies="old-style")  # written under the deprecated name: shown under both
+    assert root.read(f"{base}/policies")["data"] == {"policies": ["old-style"], "token_policies": ["old-style"]}
     with pytest.raises(hvac.exceptions.InvalidRequest, match="does not exist"):
-        root.read(f"auth/{approle}/role/nope/policies")
+        root.write(f"auth/{approle}/role/nope/policies", token_policies="x")

@@ -95,3 +95,25 @@ def test_kubernetes_role_shape_and_unknown_role(pair):
     for body, msg in (({"jwt": "x"}, "missing role"), ({"role": "r"}, "missing jwt")):
         answers = [post(s, f"auth/{m}/login", body) for s in servers]
         assert answers[0] == answers[1] == (400, {"errors": [msg]})
+
+
+def test_kubernetes_login_against_the_same_api(pair, kube):
+    servers, clients, mount = pair
+    m = mount("kubernetes")
+    kube.cluster.add_sa("both", "sa")
+    for c in clients:
+        c.auth.kubernetes.configure(kube.url, kubernetes_ca_cert=kube.ca_pem, token_reviewer_jwt=kube.reviewer_jwt,
+                                    mount_point=m)
+        c.auth.kubernetes.create_role("r", ["sa"], ["both"], policies=["p"], ttl="15m", mount_point=m)
+    ours, theirs = (c.auth.kubernetes.read_config(mount_point=m) for c in clients)
+    assert keys(theirs) <= keys(ours)  # we also show use_annotations_as_alias_metadata, as newer Vault does
+    assert {k: ours[k] for k in keys(theirs)} == theirs
+    jwt = kube.cluster.token("both", "sa")
+    answers = [post(s, f"auth/{m}/login", {"role": "r", "jwt": jwt}) for s in servers]
+    assert answers[0][0] == answers[1][0] == 200
+    a, b = (ans[1]["auth"] for ans in answers)
+    assert a["metadata"] == b["metadata"]
+    assert (a["policies"], a["lease_duration"], a["renewable"]) == (b["policies"], b["lease_duration"], b["renewable"])
+    unbound = kube.cluster.token("elsewhere", "sa")
+    denied = [post(s, f"auth/{m}/login", {"role": "r", "jwt": unbound}) for s in servers]
+    assert denied[0][0] == denied[1][0] == 403

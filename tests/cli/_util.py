@@ -11,7 +11,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +28,7 @@ VOLATILE = {
     "uuid", "running_plugin_version", "plugin_version", "running_sha256", "last_renewal_time",
     "server_time_utc", "deletion_time", "encryptions", "deprecation_status", "last_renewal",
 }
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bao-cli")
 # seconds that tick while a request is in flight
 APPROX = {"ttl", "lease_duration", "creation_ttl"}
 
@@ -89,19 +91,32 @@ def assert_same(ours: Any, theirs: Any, *, ignore: tuple[str, ...] = (), toleran
     assert not d, "Strongroom diverges from OpenBao:\n" + "\n".join(d)
 
 
+def _parallel(fn: Callable[..., Any], *calls: tuple[Any, ...]) -> list[Any]:
+    """fn(*call) for each call, concurrently (the CLI spends most of its time starting up)."""
+    futures = [_POOL.submit(fn, *c) for c in calls]
+    return [f.result() for f in futures]
+
+
+def each(servers: tuple[Server, ...] | list[Server], *args: str, json_out: bool = False,
+         input: str | None = None) -> list[Any]:
+    """The same bao command on every server, concurrently; checked; stdout (or parsed JSON) per server."""
+    if json_out:
+        return _parallel(lambda s: bao_json(s, *args, input=input), *((s,) for s in servers))
+    return [p.stdout for p in _parallel(lambda s: bao(s, *args, input=input), *((s,) for s in servers))]
+
+
 def both(sr: Server, ob: Server, *args: str, token: tuple[str | None, str | None] = (None, None),
          input: str | None = None, ignore: tuple[str, ...] = ()) -> tuple[Any, Any]:
-    """Runs `bao <args> -format=json` against both servers and asserts the answers agree."""
-    ours = bao_json(sr, *args, token=token[0], input=input)
-    theirs = bao_json(ob, *args, token=token[1], input=input)
+    """Runs `bao <args>` (JSON output) against both servers and asserts the answers agree."""
+    ours, theirs = _parallel(lambda s, t: bao_json(s, *args, token=t, input=input), (sr, token[0]),
+                             (ob, token[1]))
     assert_same(ours, theirs, ignore=ignore)
     return ours, theirs
 
 
 def both_text(sr: Server, ob: Server, *args: str, input: str | None = None) -> tuple[str, str]:
     """Runs a command against both; asserts the same exit code and the same output with the address replaced."""
-    a = bao(sr, *args, input=input, check=False)
-    b = bao(ob, *args, input=input, check=False)
+    a, b = _parallel(lambda s: bao(s, *args, input=input, check=False), (sr,), (ob,))
     assert a.returncode == b.returncode, f"exit {a.returncode} vs {b.returncode}:\n{a.stdout}{a.stderr}\n--\n" \
                                          f"{b.stdout}{b.stderr}"
     ours = (a.stdout + a.stderr).replace(sr.addr, "ADDR")
@@ -150,5 +165,5 @@ def _openbao_config() -> Server:
     return Server(addr, "", proc, data_dir, "", log_path)
 
 
-__all__ = ["VOLATILE", "assert_same", "bao", "bao_json", "both", "both_text", "config_servers", "diff",
+__all__ = ["VOLATILE", "assert_same", "bao", "bao_json", "both", "both_text", "config_servers", "diff", "each",
            "error_lines"]

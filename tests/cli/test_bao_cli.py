@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.cli._util import assert_same, bao, bao_json, both, both_text, error_lines
+from tests.cli._util import assert_same, bao, bao_json, both, both_text, each, error_lines
 
 POLICY = """
 path "auth/token/create" {{
@@ -50,16 +50,14 @@ def test_status(pair):
 def test_secrets_enable_list_tune_disable(pair):
     sr, ob = pair
     p1, p2 = uid("kv1-"), uid("kv2-")
-    for s in pair:
-        bao(s, "secrets", "enable", f"-path={p1}", "kv")
-        bao(s, "secrets", "enable", f"-path={p2}", "-version=2", "-description=second", "kv")
+    each(pair, "secrets", "enable", f"-path={p1}", "kv")
+    each(pair, "secrets", "enable", f"-path={p2}", "-version=2", "-description=second", "kv")
     mounts = [bao_json(s, "secrets", "list", "-detailed") for s in pair]
     for m in mounts:
         assert m[f"{p1}/"]["type"] == "kv" and m[f"{p1}/"]["options"] in (None, {})
         assert m[f"{p2}/"]["options"] == {"version": "2"}
     assert_same(mounts[0][f"{p2}/"], mounts[1][f"{p2}/"], ignore=("running_plugin_version",))
-    for s in pair:
-        bao(s, "secrets", "tune", "-default-lease-ttl=1h", "-max-lease-ttl=2h", "-description=tuned", f"{p1}/")
+    each(pair, "secrets", "tune", "-default-lease-ttl=1h", "-max-lease-ttl=2h", "-description=tuned", f"{p1}/")
     both(sr, ob, "read", f"sys/mounts/{p1}/tune")
     ours, theirs = both_text(sr, ob, "write", f"sys/mounts/{p1}/tune", "default_lease_ttl=bogus")
     assert "Code: 400" in ours and "Code: 400" in theirs
@@ -72,12 +70,10 @@ def test_secrets_enable_list_tune_disable(pair):
     ours, theirs = both_text(sr, ob, "secrets", "disable", "never-mounted/")
     assert ours == theirs
     # mounting twice at the same path fails on both
-    for s in pair:
-        bao(s, "secrets", "enable", f"-path={p1}", "kv")
+    each(pair, "secrets", "enable", f"-path={p1}", "kv")
     ours, theirs = both_text(sr, ob, "secrets", "enable", f"-path={p1}", "kv")
     assert "path is already in use" in ours and "path is already in use" in theirs
-    for s in pair:
-        bao(s, "secrets", "disable", p1)
+    each(pair, "secrets", "disable", p1)
 
 
 # --- kv ------------------------------------------------------------------------------------------------------
@@ -112,11 +108,9 @@ def test_kv_put_get_patch_metadata(pair):
 
 def test_kv_metadata_matches_openbao(pair):
     name = uid("meta-")
-    for s in pair:
-        bao(s, "kv", "put", f"secret/{name}", "a=1")
+    each(pair, "kv", "put", f"secret/{name}", "a=1")
     time.sleep(1.1)
-    for s in pair:
-        bao(s, "kv", "metadata", "put", "-max-versions=3", f"secret/{name}")
+    each(pair, "kv", "metadata", "put", "-max-versions=3", f"secret/{name}")
     ours, theirs = (bao_json(s, "kv", "metadata", "get", f"secret/{name}") for s in pair)
     assert ours["data"]["updated_time"] != ours["data"]["created_time"]
     assert_same(ours, theirs)
@@ -151,8 +145,7 @@ def test_kv_delete_undelete_destroy_rollback(pair):
 def test_kv_v1(pair):
     sr, ob = pair
     mount = uid("v1-")
-    for s in pair:
-        bao(s, "secrets", "enable", f"-path={mount}", "kv")
+    each(pair, "secrets", "enable", f"-path={mount}", "kv")
     try:
         both_text(sr, ob, "kv", "put", f"{mount}/app", "a=1")
         both(sr, ob, "kv", "get", f"{mount}/app")
@@ -162,21 +155,18 @@ def test_kv_v1(pair):
         ours, theirs = both_text(sr, ob, "kv", "get", f"{mount}/app")
         assert ours == theirs
     finally:
-        for s in pair:
-            bao(s, "secrets", "disable", mount)
+        each(pair, "secrets", "disable", mount)
 
 
 def test_kv_v1_read_has_no_lease(pair):
     sr, ob = pair
     mount = uid("v1l-")
-    for s in pair:
-        bao(s, "secrets", "enable", f"-path={mount}", "kv")
-        bao(s, "kv", "put", f"{mount}/app", "a=1")
+    each(pair, "secrets", "enable", f"-path={mount}", "kv")
+    each(pair, "kv", "put", f"{mount}/app", "a=1")
     try:
         both(sr, ob, "kv", "get", f"{mount}/app")
     finally:
-        for s in pair:
-            bao(s, "secrets", "disable", mount)
+        each(pair, "secrets", "disable", mount)
 
 
 # --- policies ------------------------------------------------------------------------------------------------
@@ -227,8 +217,7 @@ TOKEN_IGNORE = ("creation_time", "expire_time", "issue_time")
 def test_token_create_lookup_renew_revoke(pair):
     sr, ob = pair
     name = uid("tok-")
-    for s in pair:
-        bao(s, "policy", "write", name, "-", input=POLICY.format(name=name))
+    each(pair, "policy", "write", name, "-", input=POLICY.format(name=name))
     ours, theirs = both(sr, ob, "token", "create", f"-policy={name}", "-ttl=1h", "-display-name=ci")
     tok = (ours["auth"]["client_token"], theirs["auth"]["client_token"])
     acc = (ours["auth"]["accessor"], theirs["auth"]["accessor"])
@@ -301,8 +290,7 @@ def test_token_orphan_period_use_limit(pair):
 def test_token_capabilities(pair):
     sr, ob = pair
     name = uid("caps-")
-    for s in pair:
-        bao(s, "policy", "write", name, "-", input=POLICY.format(name=name))
+    each(pair, "policy", "write", name, "-", input=POLICY.format(name=name))
     toks = [bao_json(s, "token", "create", f"-policy={name}")["auth"] for s in pair]
     for path in (f"secret/data/{name}/x", f"secret/metadata/{name}/x", "secret/data/other", "sys/mounts"):
         outs = [bao(s, "token", "capabilities", t["client_token"], path).stdout for s, t in zip(pair, toks,
@@ -323,8 +311,7 @@ def test_token_capabilities(pair):
 def test_wrapping_kv_get_and_unwrap(pair):
     sr, ob = pair
     name = uid("wrap-")
-    for s in pair:
-        bao(s, "kv", "put", f"secret/{name}", "k=v")
+    each(pair, "kv", "put", f"secret/{name}", "k=v")
     ours, theirs = both(sr, ob, "kv", "get", "-wrap-ttl=5m", f"secret/{name}")
     wt = (ours["wrap_info"]["token"], theirs["wrap_info"]["token"])
     assert ours["wrap_info"]["ttl"] == 300 and ours["wrap_info"]["creation_path"] == f"secret/data/{name}"
@@ -371,8 +358,8 @@ def test_wrapping_token_create_and_sys_wrap(pair):
 # --- key status / rotate -------------------------------------------------------------------------------------
 
 
-def test_key_status_and_rotate(fresh_server, bao_server):
-    sr, ob = fresh_server, bao_server
+def test_key_status_and_rotate(pair):
+    sr, ob = pair
     before = [bao_json(s, "operator", "key-status") for s in (sr, ob)]
     for s in (sr, ob):
         assert bao(s, "operator", "rotate").stdout.startswith("Success! Rotated key")

@@ -185,6 +185,7 @@ def test_key_rotation_keeps_old_sealed_secrets_open(fake: FakeKube) -> None:
         try:
             old_cert = await op.cert()
             old_ss = await _sealed(op, name="old")
+            # no sleep: both keys may share a NotBefore second; the later Secret must still win
             await op.app.rotate()
             new_cert = await op.cert()
             assert new_cert != old_cert
@@ -221,8 +222,9 @@ def test_conflicts_and_expired_watches_are_survived(fake: FakeKube) -> None:
             fake.put("sealedsecrets", await _sealed(op, name="a"), group="bitnami.com")
             await eventually(lambda: fake.get("secrets", "a", "app"), what="Secret after 409s")
             await eventually(lambda: (c := _synced(fake, "a")) and c["status"] == "True", what="status")
+            fake.drop_watches()  # cut the watches, move the cluster on, forget history: resuming needs a 410
+            fake.put("configmaps", {"metadata": {"name": "bump", "namespace": "app"}})
             fake.compact()
-            fake.drop_watches()
             fake.put("sealedsecrets", await _sealed(op, name="b"), group="bitnami.com")
             await eventually(lambda: fake.get("secrets", "b", "app"), what="Secret after 410")
             informer = op.app.controller.primary

@@ -1,8 +1,8 @@
 """The token_* fields every auth method's roles/users share (Vault's tokenutil), and the `Auth` they produce.
 
 One place so userpass, approle and kubernetes parse, validate, show and apply them the same way. Deprecated
-aliases (`policies`, `ttl`, `max_ttl`, `period`, `num_uses`, `bound_cidrs`) are accepted on write and shown on read
-(as Vault does) only by the methods that had them.
+aliases (`policies`, `ttl`, `max_ttl`, `period`, `num_uses`, `bound_cidrs`) are accepted on write by the methods
+that had them, and shown on read while the value was last written under the old name (as Vault/OpenBao do).
 """
 
 from __future__ import annotations
@@ -136,5 +136,5 @@ def check_cidrs(cidrs: Iterable[str], remote_addr: str) -> bool:
     return any(addr in ipaddress.ip_network(c, strict=False) for c in cidrs)
 
 
-__all__ = ["DEPRECATED", "TOKEN_FIELDS", "check_cidrs", "fill_auth", "parse_token_fields", "token_data",
+__all__ = ["DEPRECATED", "LEGACY_KEY", "TOKEN_FIELDS", "check_cidrs", "fill_auth", "parse_token_fields", "token_data",
            "token_fields"]

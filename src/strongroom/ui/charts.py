@@ -28,7 +28,7 @@ def columns(title: str, rows: list[tuple[str, int]], *, width: int = 640, height
     if not rows:
         return f'<p class="muted">{escape(title)}: no data yet.</p>'
     top = max(n for _, n in rows) or 1
-    step = width / max(len(rows), 1)
+    step = min(width / max(len(rows), 1), 40.0)
     parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height + 20}" '
              f'width="100%" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for i, (label, n) in enumerate(rows):
@@ -37,6 +37,8 @@ def columns(title: str, rows: list[tuple[str, int]], *, width: int = 640, height
         parts.append(f'<rect x="{x + 1:.1f}" y="{height - h}" width="{max(step - 2, 1):.1f}" height="{h}" '
                      f'class="bar"><title>{escape(label)}: {n}</title></rect>')
     parts.append(f'<text x="0" y="{height + 16}" class="lbl">{escape(rows[0][0])}</text>')
-    parts.append(f'<text x="{width}" y="{height + 16}" class="lbl" text-anchor="end">{escape(rows[-1][0])}</text>')
+    if len(rows) > 1:
+        parts.append(f'<text x="{step * len(rows)}" y="{height + 16}" class="lbl" text-anchor="end">'
+                     f'{escape(rows[-1][0])}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -14,6 +14,22 @@ from strongroom.ui.web import UiRequest, UiResponse
 STALE_DAYS = 90
 
 
+def _timeline(stamps: list[float]) -> tuple[str, list[tuple[str, int]]]:
+    """Requests per minute for short spans, per hour for long ones (at most 60 buckets, the latest)."""
+    import datetime as dt
+    from collections import Counter
+
+    if not stamps:
+        return "Requests over time", []
+    span = max(stamps) - min(stamps)
+    step, fmt, title = (60, "%H:%M", "Requests per minute (UTC)") if span < 6 * 3600 else \
+        (3600, "%m-%d %H:00", "Requests per hour (UTC)")
+    counts = Counter(int(t // step) for t in stamps)
+    first, last = min(counts), max(counts)
+    buckets = list(range(max(first, last - 59), last + 1))
+    return title, [(dt.datetime.fromtimestamp(b * step, dt.UTC).strftime(fmt), counts.get(b, 0)) for b in buckets]
+
+
 class InsightViews:
     def __init__(self, api: Api, render: Any) -> None:
         self.api, self.render = api, render
@@ -32,11 +48,11 @@ class InsightViews:
                                summary=None)
         prefix = req.query.get("prefix", "")
         stats = ReadStats()
-        recs = (record(line.entry) for line in read(files[:1], stats))
-        s = summarise((r for r in recs if r.path.startswith(prefix)), top=10)
-        hours = [(h[11:16], n) for h, n in s.per_hour[-48:]]
+        recs = [r for r in (record(line.entry) for line in read(files[:1], stats)) if r.path.startswith(prefix)]
+        s = summarise(recs, top=10)
+        hours = _timeline([r.timestamp for r in recs if r.type == "response" and r.timestamp])
         return self.render(req, "activity.html", error="", summary=s, prefix=prefix,
-                           chart_hours=charts.columns("Requests per hour (UTC)", hours),
+                           chart_hours=charts.columns(hours[0], hours[1]),
                            chart_paths=charts.bars("Top paths", s.top_paths),
                            chart_ids=charts.bars("Top identities", s.top_identities),
                            skipped=stats.malformed)

@@ -10,7 +10,7 @@ from typing import Any
 from strongroom.auth.approle.store import AppRoleStore
 from strongroom.sdk import InvalidRequest, Operation, Request, Response
 from strongroom.sdk.framework import Field, FieldData, FieldType, Path, generic_name
-from strongroom.sdk.tokenfields import parse_token_fields, token_data, token_fields
+from strongroom.sdk.tokenfields import LEGACY_KEY, parse_token_fields, token_data, token_fields
 
 ROLE = "role/" + generic_name("role_name")
 NAME = {"role_name": Field(FieldType.STRING, "Name of the role.")}
@@ -152,10 +152,15 @@ def _property_path(store: AppRoleStore, suffix: str, stored: str, shown: tuple[s
             raise InvalidRequest(f"role \"{d.get('role_name')}\" does not exist")
         return role
 
-    async def read(req: Request, d: FieldData) -> Response:
-        role = await must(d)
+    async def read(req: Request, d: FieldData) -> Response | None:
+        role = await store.role(d.get("role_name"))
+        if role is None:
+            return None
         value = role_view(role)[stored]
-        return Response(data={n: value for n in shown})
+        if stored.endswith("_cidrs"):
+            value = value or None  # as OpenBao shows an empty CIDR list here
+        legacy = [n for n in shown if n != stored and n in role.get(LEGACY_KEY, [])]
+        return Response(data={n: value for n in (*legacy, stored)})
 
     async def update(req: Request, d: FieldData) -> None:
         await must(d)

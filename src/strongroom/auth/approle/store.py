@@ -20,6 +20,7 @@ import orjson
 
 from strongroom.crypto import hmac_sha256, random_bytes
 from strongroom.sdk import Storage
+from strongroom.sdk.storage import write_all
 
 
 @dataclass
@@ -95,9 +96,9 @@ class AppRoleStore:
         return None if raw is None else str(orjson.loads(raw)["name"])
 
     async def set_role_id(self, name: str, old: str, new: str) -> None:
-        if old:
-            await self.storage.delete(f"role_id/{await self.hmac(old)}")
-        await self.storage.put(f"role_id/{await self.hmac(new)}", orjson.dumps({"name": name}))
+        items: list[tuple[str, bytes | None]] = [(f"role_id/{await self.hmac(old)}", None)] if old else []
+        items.append((f"role_id/{await self.hmac(new)}", orjson.dumps({"name": name})))
+        await write_all(self.storage, items)
 
     async def delete_role(self, name: str, role: dict[str, Any]) -> None:
         for sid_hmac in await self.storage.list(f"secret_id/{await self.hmac(name)}/"):
@@ -116,16 +117,19 @@ class AppRoleStore:
         return None if raw is None else SecretIDEntry(**orjson.loads(raw))
 
     async def put_secret_id(self, role: str, sid_hmac: str, e: SecretIDEntry, *, new: bool = True) -> None:
-        await self.storage.put(await self._sid_key(role, sid_hmac), orjson.dumps(asdict(e)))
+        """The entry and (when new) its accessor index, in one commit where the storage allows."""
+        items: list[tuple[str, bytes | None]] = [(await self._sid_key(role, sid_hmac), orjson.dumps(asdict(e)))]
         if new:
-            await self.storage.put(f"accessor/{await self.hmac(e.accessor)}",
-                                   orjson.dumps({"role": role, "hmac": sid_hmac}))
+            items.append((f"accessor/{await self.hmac(e.accessor)}", orjson.dumps({"role": role, "hmac": sid_hmac})))
+        await write_all(self.storage, items)
 
     async def delete_secret_id(self, role: str, sid_hmac: str) -> None:
         e = await self.secret_id(role, sid_hmac)
+        items: list[tuple[str, bytes | None]] = []
         if e is not None:
-            await self.storage.delete(f"accessor/{await self.hmac(e.accessor)}")
-        await self.storage.delete(await self._sid_key(role, sid_hmac))
+            items.append((f"accessor/{await self.hmac(e.accessor)}", None))
+        items.append((await self._sid_key(role, sid_hmac), None))
+        await write_all(self.storage, items)
 
     async def by_accessor(self, role: str, accessor: str) -> tuple[str, SecretIDEntry] | None:
         raw = await self.storage.get(f"accessor/{await self.hmac(accessor)}")

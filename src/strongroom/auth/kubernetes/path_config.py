@@ -11,6 +11,7 @@ from strongroom.auth.kubernetes.api import ClusterConfig, KubeClient
 from strongroom.crypto import CryptoError
 from strongroom.crypto._primitives import jws_public_key
 from strongroom.sdk import InvalidRequest, Operation, Request, Response, Storage
+from strongroom.sdk.errors import Unavailable
 from strongroom.sdk.framework import Field, FieldData, FieldType, Path
 
 B, S, L = FieldType.BOOL, FieldType.STRING, FieldType.COMMA_STRING_SLICE
@@ -56,31 +57,42 @@ class ConfigStore:
         if cfg is None:
             raise InvalidRequest("could not load backend configuration: write the mount's config first")
         if self._client is None:
-            self._client = KubeClient(ClusterConfig.from_stored(cfg))
+            try:
+                self._client = KubeClient(ClusterConfig.from_stored(cfg))
+            except (ssl.SSLError, ValueError):
+                raise Unavailable("kubernetes_ca_cert holds no readable PEM certificate") from None
         return self._client
 
 
-def _check(cfg: dict[str, Any]) -> None:
+def _check(cfg: dict[str, Any]) -> list[str]:
+    """Refuses bad input; returns warnings for what Vault accepts but cannot work (hvac's tests write a dummy CA)."""
+    warnings = []
     if not cfg["kubernetes_host"]:
         raise InvalidRequest("no host provided")
     if cfg["kubernetes_ca_cert"]:
         try:
             ssl.create_default_context(cadata=cfg["kubernetes_ca_cert"])
         except (ssl.SSLError, ValueError):
-            raise InvalidRequest("kubernetes_ca_cert is not a valid PEM certificate") from None
+            warnings.append("kubernetes_ca_cert holds no readable PEM certificate: logins will fail until it is "
+                            "fixed")
+    jwt = cfg["token_reviewer_jwt"]
+    if jwt and (jwt.count(".") != 2 or any(not part for part in jwt.split(".")[:2])):
+        raise InvalidRequest("token_reviewer_jwt is not a compact JWS")
     for pem in cfg["pem_keys"]:
         try:
             jws_public_key(pem.encode())
         except CryptoError:
             raise InvalidRequest("pem_keys contains an entry that is not a PEM public key or certificate") from None
+    return warnings
 
 
 def config_paths(store: ConfigStore) -> list[Path]:
-    async def write(req: Request, d: FieldData) -> None:
+    async def write(req: Request, d: FieldData) -> Response | None:
         old = await store.load() or {}
         cfg = {k: d.get(k) if (d.has(k) or k not in old) else old[k] for k in CONFIG_FIELDS}
-        _check(cfg)
+        warnings = _check(cfg)
         await store.save(cfg)
+        return Response(warnings=warnings) if warnings else None
 
     async def read(req: Request, d: FieldData) -> Response | None:
         cfg = await store.load()

@@ -62,7 +62,11 @@ def login_paths(configs: ConfigStore, roles: RoleStore) -> list[Path]:
         role = await roles.get(role_name)
         if role is None:
             raise InvalidRequest(f"invalid role name \"{role_name}\"")
-        client = await configs.client()
+        try:
+            client = await configs.client()
+        except Unavailable:
+            log.warning("kubernetes auth: the API client could not be built (see the mount's config)")
+            raise PermissionDenied() from None
         cfg = await configs.load() or {}
         if not check_cidrs(role.get("token_bound_cidrs", []), req.connection.remote_addr):
             raise PermissionDenied()

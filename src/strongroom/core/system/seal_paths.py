@@ -79,10 +79,12 @@ def paths(core: Core) -> list[Path]:  # noqa: C901 - a route table; mccabe count
         else:
             status = code("activecode", 200)
         standby = bool(core.ha is not None and not core.ha.is_leader and not core.sealed)
-        body = {"initialized": init, "sealed": core.sealed, "standby": standby, "performance_standby": standby,
-                "replication_performance_mode": "disabled",
-                "replication_dr_mode": "disabled", "server_time_utc": int(time.time()), "version": __version__,
-                "cluster_name": core.config.cluster_name, "cluster_id": core.cluster_id}
+        body: dict[str, Any] = {
+            "initialized": init, "sealed": core.sealed, "standby": standby, "replication_performance_mode": "disabled",
+            "replication_dr_mode": "disabled", "server_time_utc": int(time.time()), "version": __version__,
+            "cluster_name": core.config.cluster_name, "cluster_id": core.cluster_id}
+        if core.ha is not None:  # OpenBao reports performance_standby only with HA storage
+            body["performance_standby"] = standby
         return plain(body, status)
 
     async def leader(req: Request, d: FieldData) -> Response:

@@ -127,10 +127,14 @@ class HttpServer:
             while not self._server.started and not task.done():
                 await asyncio.sleep(0.01)
             self.started.set()
-            await task
-        finally:
+            await asyncio.shield(task)  # cancelling us must not cancel uvicorn mid-flight: it would skip
+        finally:                        # closing its listener, and the selector would keep a stale fd
             self._server.should_exit = True
             if not task.done():
                 with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.shield(task), 5)
+            if not task.done():
+                task.cancel()
+            for server in getattr(self._server, "servers", []):
+                server.close()
             sock.close()

@@ -46,6 +46,7 @@ class SealingKey:
     fingerprint: str
     not_before: dt.datetime
     created: str
+    resource_version: int = 0
 
     def __repr__(self) -> str:
         return f"SealingKey({self.secret_name!r}, {self.fingerprint}, not_before={self.not_before.isoformat()})"
@@ -59,8 +60,10 @@ def key_from_secret(secret: Obj) -> SealingKey:
         pem = base64.b64decode(data["tls.key"], validate=True)
         cert = base64.b64decode(data["tls.crt"], validate=True)
         key = load_rsa_private_key(pem)
+        meta = secret.get("metadata", {})
+        rv = str(meta.get("resourceVersion") or "0")
         return SealingKey(name, key, cert, key_fingerprint(key.public_key()), certificate_not_before(cert),
-                          secret.get("metadata", {}).get("creationTimestamp") or "")
+                          meta.get("creationTimestamp") or "", int(rv) if rv.isdigit() else 0)
     except (KeyError, binascii.Error, ValueError, CryptoError, SealingError) as exc:
         raise SealingError(f"key Secret {name!r} is not a usable RSA key pair ({type(exc).__name__})") from None
 
@@ -92,7 +95,9 @@ class KeyRegistry:
         return [k.private_key for k in self.keys]
 
     def _sort_key(self, key: SealingKey) -> Any:
-        return key.not_before if self.order_by == "CertNotBefore" else key.created
+        # ties (keys made within one second) are broken by the Secret's resourceVersion: the later write wins
+        primary = key.not_before.isoformat() if self.order_by == "CertNotBefore" else key.created
+        return (primary, key.created, key.resource_version)
 
     def _set(self, keys: list[SealingKey]) -> None:
         keys = sorted({k.fingerprint: k for k in keys}.values(), key=self._sort_key, reverse=True)
