@@ -1,5 +1,5 @@
-import psycopg
 import httpx
+import psycopg
 
 
 def test_postgres_is_real(pg):

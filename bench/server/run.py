@@ -84,8 +84,9 @@ def start_strongroom() -> Target:
                 f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n'
                 'log_level = "warn"\n')
     t0 = time.perf_counter()
-    proc = subprocess.Popen([os.path.join(BIN, "strongroom"), "server", f"-config={cfg}"],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(data, "log"), "wb"))
+    with open(os.path.join(data, "log"), "wb") as log:
+        proc = subprocess.Popen([os.path.join(BIN, "strongroom"), "server", f"-config={cfg}"],
+                                stdout=subprocess.DEVNULL, stderr=log)
     addr = f"http://127.0.0.1:{port}"
     wait_up(addr, proc)
     return Target("strongroom", addr, proc, data, time.perf_counter() - t0)
@@ -103,9 +104,9 @@ def start_openbao(audit: bool = False) -> Target:
                 'disable_mlock = true\nlog_level = "warn"\n'
                 + ("unsafe_allow_api_audit_creation = true\n" if audit else ""))
     t0 = time.perf_counter()
-    proc = subprocess.Popen([os.path.join(BIN, "bao"), "server", f"-config={cfg}"],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(data, "log"), "wb"),
-                            env={**os.environ, "HOME": data})
+    with open(os.path.join(data, "log"), "wb") as log:
+        proc = subprocess.Popen([os.path.join(BIN, "bao"), "server", f"-config={cfg}"],
+                                stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "HOME": data})
     addr = f"http://127.0.0.1:{port}"
     wait_up(addr, proc)
     return Target("openbao", addr, proc, data, time.perf_counter() - t0)
@@ -146,8 +147,8 @@ def bootstrap(t: Target, audit: bool) -> None:
 
 def wrk_merged(exe: str, t: Target, script: str, conns: int, duration: int) -> dict[str, float]:
     merged = os.path.join(t.data, f"merged-{script}")
-    with open(merged, "w") as f:
-        f.write(open(os.path.join(HERE, script)).read() + "\n" + open(os.path.join(HERE, "latency.lua")).read())
+    with open(os.path.join(HERE, script)) as a, open(os.path.join(HERE, "latency.lua")) as b, open(merged, "w") as f:
+        f.write(a.read() + "\n" + b.read())
     threads = max(1, min(2, conns))
     out = subprocess.run([exe, f"-t{threads}", f"-c{conns}", f"-d{duration}s", "-s", merged, t.addr],
                          capture_output=True, text=True, check=True,
@@ -192,12 +193,13 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'scenario':<12} {'conns':>5} {'strongroom rps':>15} {'openbao rps':>12} {'ratio':>6} "
+    print(f"{'scenario':<16} {'conns':>5} {'strongroom rps':>15} {'openbao rps':>12} {'ratio':>6} "
           f"{'p99 ms sr/bao':>16} {'errors sr/bao':>14}")
     for r in rows:
         s, b = r["strongroom"], r["openbao"]
-        print(f"{r['scenario']:<12} {r['connections']:>5} {s['rps']:>15.0f} {b['rps']:>12.0f} "
-              f"{r['throughput_ratio']:>5.2f}x {s['p99']:>7.2f}/{b['p99']:<8.2f} {int(s['errors']):>6}/{int(b['errors'])}")
+        print(f"{r['scenario']:<16} {r['connections']:>5} {s['rps']:>15.0f} {b['rps']:>12.0f} "
+              f"{r['throughput_ratio']:>5.2f}x {s['p99']:>7.2f}/{b['p99']:<8.2f} "
+              f"{int(s['errors']):>6}/{int(b['errors'])}")
     st = results["startup_s"]
     print(f"startup to first /sys/health: strongroom {st['strongroom']:.2f}s, openbao {st['openbao']:.2f}s")
     idle_rss = results["idle_rss_mib"]

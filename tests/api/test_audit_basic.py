@@ -26,7 +26,8 @@ def test_file_device_hashes_secrets(fresh_server, tmp_path):
     assert "file/" in c.sys.list_enabled_audit_devices()["data"]
     c.secrets.kv.v2.create_or_update_secret("a", {"password": SECRET})
     c.secrets.kv.v2.read_secret_version("a", raise_on_deleted_version=True)
-    raw = open(log).read()
+    with open(log) as f:
+        raw = f.read()
     assert SECRET not in raw and "root" not in raw.replace('"root"', "")
     entries = _lines(log)
     types = [e["type"] for e in entries]
@@ -46,7 +47,8 @@ def test_denied_requests_are_audited(fresh_server, tmp_path):
         bad.secrets.kv.v2.read_secret_version("a")
     errs = [e for e in _lines(log) if e.get("error")]
     assert errs and errs[-1]["error"] == "permission denied"
-    assert "not-a-token" not in open(log).read()
+    with open(log) as f:
+        assert "not-a-token" not in f.read()
 
 
 def test_stalled_socket_device_fails_fast_and_recovers(fresh_server):

@@ -211,10 +211,10 @@ def test_namespace_selector(dev_server, root, k8s, kube):
 def test_bad_config_and_role_input(root, k8s_mount):
     with pytest.raises(hvac.exceptions.InvalidRequest, match="no host"):
         root.write(f"auth/{k8s_mount}/config", kubernetes_ca_cert="")
-    with pytest.raises(hvac.exceptions.InvalidRequest, match="kubernetes_ca_cert"):
-        root.write(f"auth/{k8s_mount}/config", kubernetes_host="https://x", kubernetes_ca_cert="not a cert")
     with pytest.raises(hvac.exceptions.InvalidRequest, match="pem_keys"):
         root.write(f"auth/{k8s_mount}/config", kubernetes_host="https://x", pem_keys="nope")
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="compact JWS"):
+        root.write(f"auth/{k8s_mount}/config", kubernetes_host="https://x", token_reviewer_jwt="reviewer_jwt")
     with pytest.raises(hvac.exceptions.InvalidPath):
         root.auth.kubernetes.read_config(mount_point=k8s_mount)  # nothing was saved
     with pytest.raises(hvac.exceptions.InvalidRequest, match="bound_service_account_names"):
@@ -230,6 +230,16 @@ def test_bad_config_and_role_input(root, k8s_mount):
         root.write(f"auth/{k8s_mount}/role/r", bound_service_account_names="a",
                    bound_service_account_namespace_selector="{not: [valid")
     assert root.read(f"auth/{k8s_mount}/role/r") is None
+
+
+def test_unreadable_ca_is_a_warning_then_a_denied_login(dev_server, root, k8s_mount, kube):
+    kube.cluster.add_sa("prod", "badca")
+    resp = root.write(f"auth/{k8s_mount}/config", kubernetes_host=kube.url, kubernetes_ca_cert="not a cert",
+                      token_reviewer_jwt=kube.reviewer_jwt)  # Vault accepts it too (hvac's tests rely on that)
+    assert "no readable PEM certificate" in resp["warnings"][0]
+    root.auth.kubernetes.create_role("badca", ["badca"], ["prod"], mount_point=k8s_mount)
+    assert raw_login(dev_server, k8s_mount, {"role": "badca", "jwt": kube.cluster.token("prod", "badca")}) == \
+        (403, {"errors": ["permission denied"]})
 
 
 def test_unconfigured_mount(dev_server, root, k8s_mount, kube):

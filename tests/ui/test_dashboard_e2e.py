@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-import hvac
 import httpx
+import hvac
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -40,7 +40,7 @@ def _reads_of(log: str, path: str) -> int:
 
 
 def test_dashboard_end_to_end(seeded):
-    server, client, log, victim = seeded
+    server, _client, log, victim = seeded
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 800})

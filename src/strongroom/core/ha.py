@@ -77,7 +77,9 @@ class HA:
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        log.info("DEBUG ha start")
         await self._install_schema()
+        log.info("DEBUG ha schema")
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._elect_loop()), loop.create_task(self._listen_loop())]
 
