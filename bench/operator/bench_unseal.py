@@ -50,7 +50,7 @@ def _cpu(conn: Any) -> tuple[float, float]:
 
 
 async def _controller(url: str, sealed: list[dict[str, Any]], key_secret: dict[str, Any], workers: int,
-                      conn: Any, profile: str | None = None) -> tuple[float, float, float]:
+                      conn: Any, profile: str | None = None, events: bool = True) -> tuple[float, float, float]:
     from lightkube.config.kubeconfig import KubeConfig
 
     from strongroom.operator.kube import Kube, kinds
@@ -73,7 +73,7 @@ async def _controller(url: str, sealed: list[dict[str, Any]], key_secret: dict[s
         await asyncio.gather(*(put(o) for o in sealed))
         runtime = Runtime(kube, namespace="kube-system", leader_election=False, health_addr=None)
         app = install(runtime, SealedSecretConfig(namespace="kube-system", listen=None, workers=workers,
-                                                  renew_period=None))
+                                                  renew_period=None, normal_events=events))
         prof = None
         if profile:  # only the timed section
             import cProfile
@@ -105,6 +105,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=1, help="encrypted items per SealedSecret")
     ap.add_argument("--bits", type=int, default=4096)
     ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--no-normal-events", action="store_true", help="controller without Normal Events")
     ap.add_argument("--profile", help="write a cProfile of the controller run to this file")
     args = ap.parse_args()
 
@@ -152,7 +153,7 @@ def main() -> None:
     try:
         rsa_before, unseal_t = raw_rsa(), raw_unseal()
         ctl, own_cpu, server_cpu = asyncio.run(_controller(url, sealed, key_secret, args.workers, parent,
-                                                           args.profile))
+                                                           args.profile, not args.no_normal_events))
         rsa_after = raw_rsa()
     finally:
         parent.send("stop")

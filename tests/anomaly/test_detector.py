@@ -54,3 +54,51 @@ def test_signature_is_hmac_sha256_hex() -> None:
 
     body = b'{"type":"alert"}'
     assert signature("k", body) == "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
+
+
+class ListStore:
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    async def get(self, key: str) -> bytes | None:
+        return self.data.get(key)
+
+    async def put(self, key: str, value: bytes) -> None:
+        self.data[key] = value
+
+    async def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+    async def list(self, prefix: str) -> list[str]:
+        return [k[len(prefix):] for k in self.data if k.startswith(prefix)]
+
+
+def test_alert_store_retention_ack_and_reload() -> None:
+    import asyncio
+
+    from strongroom.core import clock
+    from strongroom.core.anomaly.store import AlertStore, new_id
+
+    async def run() -> None:
+        storage = ListStore()
+        s = AlertStore(storage, max_alerts=3, retention=3600)
+        now = clock.now()
+        old = {"id": new_id(now - 7200), "rule": "r", "created": now - 7200, "acknowledged": False}
+        await s.add(old)
+        assert s.get(old["id"]) is None and storage.data == {}  # older than the retention: gone at once
+        ids = []
+        for i in range(5):
+            a = {"id": new_id(now + i), "rule": "enumeration" if i % 2 else "denial_burst", "created": now + i,
+                 "acknowledged": False}
+            ids.append(a["id"])
+            await s.add(a)
+        assert list(s.alerts) == ids[2:] and len(storage.data) == 3  # only the newest max_alerts are kept
+        assert [a["id"] for a in s.query(rule="enumeration")] == [ids[3]]
+        assert await s.acknowledge(ids[4], "acc-1", "ok") is not None
+        assert await s.acknowledge("nope", "acc-1") is None
+        again = AlertStore(storage, max_alerts=3, retention=3600)
+        await again.load()
+        assert [a["id"] for a in again.query(acknowledged=True)] == [ids[4]]
+        assert len(again.query(since=now + 3, limit=1)) == 1
+
+    asyncio.run(run())

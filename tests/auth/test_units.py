@@ -87,7 +87,9 @@ def test_claim_checks():
 
     parse(tok(projected()))
     for bad in (projected(exp=int(time.time()) - 3600), projected(nbf=int(time.time()) + 3600),
-                projected(exp="soon"), {"sub": "x"}, projected(ns="")):
+                projected(exp="soon"), {"sub": "x"}, projected(ns=""), projected(ns="../../api"),
+                projected(ns="a?labelSelector=x"), projected(name="a/b"), projected(name="A"),
+                projected(ns="x" * 64)):
         with pytest.raises(PermissionDenied):
             parse(tok(bad))
     with pytest.raises(PermissionDenied):

@@ -91,7 +91,7 @@ def assert_same(ours: Any, theirs: Any, *, ignore: tuple[str, ...] = (), toleran
     assert not d, "Strongroom diverges from OpenBao:\n" + "\n".join(d)
 
 
-def _parallel(fn: Callable[..., Any], *calls: tuple[Any, ...]) -> list[Any]:
+def parallel(fn: Callable[..., Any], *calls: tuple[Any, ...]) -> list[Any]:
     """fn(*call) for each call, concurrently (the CLI spends most of its time starting up)."""
     futures = [_POOL.submit(fn, *c) for c in calls]
     return [f.result() for f in futures]
@@ -101,14 +101,14 @@ def each(servers: tuple[Server, ...] | list[Server], *args: str, json_out: bool 
          input: str | None = None) -> list[Any]:
     """The same bao command on every server, concurrently; checked; stdout (or parsed JSON) per server."""
     if json_out:
-        return _parallel(lambda s: bao_json(s, *args, input=input), *((s,) for s in servers))
-    return [p.stdout for p in _parallel(lambda s: bao(s, *args, input=input), *((s,) for s in servers))]
+        return parallel(lambda s: bao_json(s, *args, input=input), *((s,) for s in servers))
+    return [p.stdout for p in parallel(lambda s: bao(s, *args, input=input), *((s,) for s in servers))]
 
 
 def both(sr: Server, ob: Server, *args: str, token: tuple[str | None, str | None] = (None, None),
          input: str | None = None, ignore: tuple[str, ...] = ()) -> tuple[Any, Any]:
     """Runs `bao <args>` (JSON output) against both servers and asserts the answers agree."""
-    ours, theirs = _parallel(lambda s, t: bao_json(s, *args, token=t, input=input), (sr, token[0]),
+    ours, theirs = parallel(lambda s, t: bao_json(s, *args, token=t, input=input), (sr, token[0]),
                              (ob, token[1]))
     assert_same(ours, theirs, ignore=ignore)
     return ours, theirs
@@ -116,7 +116,7 @@ def both(sr: Server, ob: Server, *args: str, token: tuple[str | None, str | None
 
 def both_text(sr: Server, ob: Server, *args: str, input: str | None = None) -> tuple[str, str]:
     """Runs a command against both; asserts the same exit code and the same output with the address replaced."""
-    a, b = _parallel(lambda s: bao(s, *args, input=input, check=False), (sr,), (ob,))
+    a, b = parallel(lambda s: bao(s, *args, input=input, check=False), (sr,), (ob,))
     assert a.returncode == b.returncode, f"exit {a.returncode} vs {b.returncode}:\n{a.stdout}{a.stderr}\n--\n" \
                                          f"{b.stdout}{b.stderr}"
     ours = (a.stdout + a.stderr).replace(sr.addr, "ADDR")
@@ -166,4 +166,4 @@ def _openbao_config() -> Server:
 
 
 __all__ = ["VOLATILE", "assert_same", "bao", "bao_json", "both", "both_text", "config_servers", "diff", "each",
-           "error_lines"]
+           "error_lines", "parallel"]

@@ -7,7 +7,6 @@ after normalising ids, accessors and times (tests/cli/_util.py). Names are uniqu
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 
@@ -373,8 +372,22 @@ def test_key_status_and_rotate(pair):
     assert bao_json(sr, "kv", "get", "secret/rot")["data"]["data"] == {"a": "1"}
 
 
-def test_help_and_unknown_path(pair):
+def test_unknown_path(pair):
     sr, ob = pair
     ours, theirs = both_text(sr, ob, "read", "nonexistent-mount/foo")
-    assert error_lines(ours) == error_lines(theirs) or ("Code: 404" in ours and "Code: 404" in theirs)
-    assert os.path.exists(sr.log_path)
+    assert ours == theirs == "No value found at nonexistent-mount/foo\n"
+    ours, theirs = both_text(sr, ob, "write", "nonexistent-mount/foo", "a=1")
+    assert "Code: 404" in ours and "Code: 404" in theirs
+    assert error_lines(ours) == error_lines(theirs) == [
+        '* no handler for route "nonexistent-mount/foo". route entry not found.']
+
+
+def test_login_with_a_token(pair):
+    sr, ob = pair
+    made = each(pair, "token", "create", "-policy=default", "-ttl=20m", json_out=True)
+    toks = [m["auth"]["client_token"] for m in made]
+    outs = [bao_json(s, "login", "-no-store", t) for s, t in zip(pair, toks, strict=True)]
+    assert_same(outs[0], outs[1])
+    assert outs[0]["auth"]["client_token"] == toks[0] and outs[0]["auth"]["lease_duration"] > 1100
+    r = bao(sr, "login", "-no-store", "s.not-a-real-token-000000000", check=False)
+    assert r.returncode == 2 and "Code: 403" in r.stderr

@@ -6,13 +6,13 @@ One module-scoped pair of servers walks the whole lifecycle in order (each step 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.cli._util import assert_same, bao, bao_json, both, both_text, config_servers
+from tests.cli._util import assert_same, bao, bao_json, both, both_text, config_servers, each, parallel
 from tests.harness import Server
 
 pytestmark = pytest.mark.slow
@@ -38,13 +38,17 @@ def pair() -> Iterator[Pair]:
         yield Pair(sr, ob)
 
 
+def per_server(p: Pair, fn: Callable[[Server], Any]) -> list[Any]:
+    """fn(server) for Strongroom and OpenBao concurrently (each walks its own keys)."""
+    return parallel(fn, (p.sr,), (p.ob,))
+
+
 def _unseal_all(p: Pair, keys_name: str = "unseal") -> list[Any]:
-    outs = []
-    for s in p.servers:
+    def unseal(s: Server) -> Any:
         for k in p.keys[f"{keys_name}:{s.addr}"][:2]:
             out = bao_json(s, "operator", "unseal", k)
-        outs.append(out)
-    return outs
+        return out
+    return per_server(p, unseal)
 
 
 def test_01_uninitialised_status(pair: Pair):
@@ -60,7 +64,7 @@ def test_01_uninitialised_status(pair: Pair):
 
 
 def test_02_init(pair: Pair):
-    outs = [bao_json(s, "operator", "init", "-key-shares=3", "-key-threshold=2") for s in pair.servers]
+    outs = each(pair.servers, "operator", "init", "-key-shares=3", "-key-threshold=2", json_out=True)
     assert_same(outs[0], outs[1])
     for s, out in zip(pair.servers, outs, strict=True):
         assert len(out["unseal_keys_b64"]) == 3 and out["unseal_threshold"] == 2
@@ -78,10 +82,10 @@ def test_03_unseal_progress_reset_and_sealed_errors(pair: Pair):
         assert r.status_code == 299
         r = httpx.get(s.addr + "/v1/secret/data/x", headers={"X-Vault-Token": s.root_token})
         assert r.status_code == 503 and r.json()["errors"] == ["Vault is sealed"]
-    outs = [bao_json(s, "operator", "unseal", pair.keys[f"unseal:{s.addr}"][0]) for s in pair.servers]
+    outs = each(pair.servers, "operator", "unseal", pair.keys[f"unseal:{s.addr}"][0], json_out=True)
     assert_same(outs[0], outs[1])
     assert outs[0]["progress"] == 1 and outs[0]["sealed"] is True
-    outs = [bao_json(s, "operator", "unseal", "-reset") for s in pair.servers]
+    outs = each(pair.servers, "operator", "unseal", "-reset", json_out=True)
     assert_same(outs[0], outs[1])
     assert outs[0]["progress"] == 0
     ours, theirs = both_text(pair.sr, pair.ob, "operator", "unseal", "not-a-key")
@@ -93,36 +97,36 @@ def test_03_unseal_progress_reset_and_sealed_errors(pair: Pair):
 
 
 def test_04_seal_and_unseal_again(pair: Pair):
-    for s in pair.servers:
-        bao(s, "kv", "put", "secret/x", "a=1", check=False)  # no secret/ mount outside dev mode: fails on both
+    for s in pair.servers:  # no secret/ mount outside dev mode: fails on both
+        assert bao(s, "kv", "put", "secret/x", "a=1", check=False).returncode == 2
     ours, theirs = both_text(pair.sr, pair.ob, "operator", "seal")
     assert ours == theirs == "Success! Vault is sealed.\n"
     ours, theirs = both_text(pair.sr, pair.ob, "secrets", "list")
     assert "Code: 503" in ours and "Code: 503" in theirs and "Vault is sealed" in ours
     outs = _unseal_all(pair)
     assert_same(outs[0], outs[1])
-    for s in pair.servers:
-        bao(s, "secrets", "enable", "-path=secret", "-version=2", "kv")
-        bao(s, "kv", "put", "secret/persisted", "v=1")
+    each(pair.servers, "secrets", "enable", "-path=secret", "-version=2", "kv")
+    each(pair.servers, "kv", "put", "secret/persisted", "v=1")
 
 
 def test_05_rotate_keys_with_verification(pair: Pair):
     """`bao operator rotate-keys` (OpenBao 2.4+: authenticated sys/rotate/root/*) with -verify."""
-    init = [bao_json(s, "operator", "rotate-keys", "-init", "-key-shares=4", "-key-threshold=3", "-verify")
-            for s in pair.servers]
+    init = each(pair.servers, "operator", "rotate-keys", "-init", "-key-shares=4", "-key-threshold=3", "-verify",
+                json_out=True)
     assert_same(init[0], init[1])
     assert init[0]["verification_required"] is True and init[0]["required"] == 2
-    status = [bao_json(s, "operator", "rotate-keys", "-status") for s in pair.servers]
+    status = each(pair.servers, "operator", "rotate-keys", "-status", json_out=True)
     assert_same(status[0], status[1])
-    done = []
-    for s, st in zip(pair.servers, init, strict=True):
+    def submit(s: Server) -> Any:
+        st = init[pair.servers.index(s)]
         keys = pair.keys[f"unseal:{s.addr}"]
         first = bao_json(s, "operator", "rotate-keys", f"-nonce={st['nonce']}", keys[0])
         assert first["progress"] == 1 and first["started"] is True
-        done.append(bao_json(s, "operator", "rotate-keys", f"-nonce={st['nonce']}", keys[1]))
+        return bao_json(s, "operator", "rotate-keys", f"-nonce={st['nonce']}", keys[1])
+    done = per_server(pair, submit)
     assert_same(done[0], done[1])
     assert done[0]["complete"] is True and done[0]["verification_required"] is True
-    vstatus = [bao_json(s, "operator", "rotate-keys", "-verify", "-status") for s in pair.servers]
+    vstatus = each(pair.servers, "operator", "rotate-keys", "-verify", "-status", json_out=True)
     assert_same(vstatus[0], vstatus[1])
     for i in range(2):  # the verification, step by step, in lockstep with OpenBao
         step = [bao_json(s, "operator", "rotate-keys", "-verify", f"-nonce={d['verification_nonce']}",
@@ -135,11 +139,11 @@ def test_05_rotate_keys_with_verification(pair: Pair):
     for s, d in zip(pair.servers, done, strict=True):
         assert len(d["keys_base64"]) == 4
         pair.keys[f"rotated:{s.addr}"] = d["keys_base64"]
-    outs = [bao_json(s, "operator", "rotate-keys", "-status") for s in pair.servers]
+    outs = each(pair.servers, "operator", "rotate-keys", "-status", json_out=True)
     assert_same(outs[0], outs[1])
     assert outs[0]["started"] is False
     # the new shares (3 of 4) unseal; the old ones do not
-    for s in pair.servers:
+    def reseal(s: Server) -> None:
         bao(s, "operator", "seal")
         old = pair.keys[f"unseal:{s.addr}"]
         bao(s, "operator", "unseal", old[0])
@@ -150,6 +154,7 @@ def test_05_rotate_keys_with_verification(pair: Pair):
             out = bao_json(s, "operator", "unseal", k)
         assert out["sealed"] is False and out["t"] == 3 and out["n"] == 4
         assert bao_json(s, "kv", "get", "secret/persisted")["data"]["data"] == {"v": "1"}
+    per_server(pair, reseal)
 
 
 def test_06_rotate_keys_cancel(pair: Pair):
@@ -157,7 +162,7 @@ def test_06_rotate_keys_cancel(pair: Pair):
         bao(s, "operator", "rotate-keys", "-init", "-key-shares=1", "-key-threshold=1")
     ours, theirs = both_text(pair.sr, pair.ob, "operator", "rotate-keys", "-cancel")
     assert ours == theirs
-    outs = [bao_json(s, "operator", "rotate-keys", "-status") for s in pair.servers]
+    outs = each(pair.servers, "operator", "rotate-keys", "-status", json_out=True)
     assert_same(outs[0], outs[1])
     # without a token the authenticated endpoints refuse
     for s in pair.servers:
@@ -166,12 +171,13 @@ def test_06_rotate_keys_cancel(pair: Pair):
 
 
 def test_07_generate_root(pair: Pair):
-    init = [bao_json(s, "operator", "generate-root", "-init") for s in pair.servers]
+    init = each(pair.servers, "operator", "generate-root", "-init", json_out=True)
     assert_same(init[0], init[1])
     assert init[0]["started"] is True and init[0]["required"] == 3 and len(init[0]["otp"]) == 26
-    status = [bao_json(s, "operator", "generate-root", "-status") for s in pair.servers]
+    status = each(pair.servers, "operator", "generate-root", "-status", json_out=True)
     assert_same(status[0], status[1])
-    for s, st in zip(pair.servers, init, strict=True):
+    def generate(s: Server) -> None:
+        st = init[pair.servers.index(s)]
         keys = pair.keys[f"rotated:{s.addr}"]
         for k in keys[:2]:
             out = bao_json(s, "operator", "generate-root", f"-nonce={st['nonce']}", k)
@@ -183,9 +189,9 @@ def test_07_generate_root(pair: Pair):
         me = bao_json(s, "token", "lookup", token=new_root)["data"]
         assert me["policies"] == ["root"] and me["ttl"] == 0
         assert bao(s, "secrets", "list", token=new_root).returncode == 0
+    per_server(pair, generate)
     # a wrong nonce and a cancel behave the same
-    for s in pair.servers:
-        bao(s, "operator", "generate-root", "-init")
+    each(pair.servers, "operator", "generate-root", "-init")
     ours, theirs = both_text(pair.sr, pair.ob, "operator", "generate-root", "-nonce=wrong",
                              pair.keys[f"rotated:{pair.sr.addr}"][0])
     # intentional divergence: OpenBao answers a wrong nonce with a 500, Strongroom with a 400
@@ -196,20 +202,28 @@ def test_07_generate_root(pair: Pair):
     assert len(bao(pair.sr, "operator", "generate-root", "-generate-otp").stdout.strip()) == 26
 
 
-def test_08_legacy_rekey_endpoints_for_vault_clients(pair: Pair):
-    """Vault's unauthenticated sys/rekey/* (hvac uses them; OpenBao 2.5+ disables them by default)."""
+def test_08_legacy_operator_rekey(pair: Pair):
+    """`bao operator rekey` speaks Vault's unauthenticated sys/rekey/* (hvac uses them too). OpenBao 2.5+ disables
+    them by default, so there is no oracle here: Strongroom keeps them for Vault clients."""
     s = pair.sr
-    r = httpx.put(s.addr + "/v1/sys/rekey/init", json={"secret_shares": 2, "secret_threshold": 2})
-    assert r.status_code == 200 and r.json()["started"] is True
-    nonce = r.json()["nonce"]
+    r = bao(pair.ob, "operator", "rekey", "-init", "-key-shares=2", "-key-threshold=2", check=False)
+    assert r.returncode == 2 and "Code: 405" in r.stderr  # OpenBao: disabled
+    init = bao_json(s, "operator", "rekey", "-init", "-key-shares=2", "-key-threshold=2")
+    assert init["started"] is True and init["required"] == 3 and init["n"] == 2
+    assert bao_json(s, "operator", "rekey", "-status")["nonce"] == init["nonce"]
     keys = pair.keys[f"rotated:{s.addr}"]
     for i, k in enumerate(keys[:2]):
-        r = httpx.put(s.addr + "/v1/sys/rekey/update", json={"key": k, "nonce": nonce})
-        assert r.status_code == 200 and r.json()["progress"] == i + 1
-    r = httpx.put(s.addr + "/v1/sys/rekey/update", json={"key": keys[2], "nonce": nonce})
-    assert r.json()["complete"] is True and len(r.json()["keys_base64"]) == 2
-    pair.keys[f"rotated:{s.addr}"] = r.json()["keys_base64"]
+        out = bao_json(s, "operator", "rekey", f"-nonce={init['nonce']}", k)
+        assert out["progress"] == i + 1
+    out = bao_json(s, "operator", "rekey", f"-nonce={init['nonce']}", keys[2])
+    assert out["complete"] is True and len(out["keys_base64"]) == 2
+    new = out["keys_base64"]
     bao(s, "operator", "seal")
-    for k in pair.keys[f"rotated:{s.addr}"]:
-        out = bao_json(s, "operator", "unseal", k)
-    assert out["sealed"] is False and out["t"] == 2 and out["n"] == 2
+    for k in new:
+        status = bao_json(s, "operator", "unseal", k)
+    assert status["sealed"] is False and status["t"] == 2 and status["n"] == 2
+    # and hvac's cancel path over the same endpoints
+    r = httpx.put(s.addr + "/v1/sys/rekey/init", json={"secret_shares": 1, "secret_threshold": 1})
+    assert r.status_code == 200 and r.json()["started"] is True
+    assert httpx.delete(s.addr + "/v1/sys/rekey/init").status_code == 204
+    assert httpx.get(s.addr + "/v1/sys/rekey/init").json()["started"] is False

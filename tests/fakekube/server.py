@@ -42,6 +42,10 @@ BUILTINS = [
 ]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # the default 5 drops connections when a client opens many at once
+
+
 @dataclass
 class FaultRule:
     remaining: int
@@ -71,7 +75,7 @@ class FakeKube:
         for res in BUILTINS:
             self.register(res.group, res.version, res.kind, res.plural, namespaced=res.namespaced,
                           status=res.status_subresource)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None

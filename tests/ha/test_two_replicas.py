@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 
+import httpx
 import hvac
 import hvac.exceptions
 import psycopg
@@ -21,6 +22,8 @@ import pytest
 from tests.engines.database.conftest import CREATE, Db, fresh_db
 from tests.harness import Server, start_strongroom
 from tests.services import Postgres, free_port
+
+pytestmark = pytest.mark.slow  # three server starts and a failover
 
 
 def _start(dsn: str, data_dir: str) -> Server:
@@ -71,16 +74,16 @@ def cluster(pg: Postgres) -> Iterator[tuple[list[Server], list[hvac.Client], Db]
 
 
 def test_exactly_one_leader_and_health_says_standby(cluster) -> None:
-    servers, clients, _ = cluster
+    _, clients, _ = cluster
     assert _until(lambda: sum(_leader(c)["is_self"] for c in clients) == 1, 10)
     st = [_leader(c) for c in clients]
     assert all(s["ha_enabled"] for s in st)
     leader_addr = next(s["leader_address"] for s in st if s["is_self"])
     assert _until(lambda: all(_leader(c)["leader_address"] == leader_addr for c in clients), 5)
     standby = clients[[s["is_self"] for s in st].index(False)]
-    h = standby.adapter.get("/v1/sys/health", raise_exception=False)
+    h = httpx.get(standby.url + "/v1/sys/health")
     assert h.status_code == 473 and h.json()["standby"] is True
-    assert standby.adapter.get("/v1/sys/health?perfstandbyok=true", raise_exception=False).status_code == 200
+    assert httpx.get(standby.url + "/v1/sys/health?perfstandbyok=true").status_code == 200
 
 
 def test_caches_follow_the_other_replica(cluster) -> None:
@@ -136,4 +139,4 @@ def test_leader_killed_mid_run_survivor_revokes_every_lease(cluster) -> None:
     assert _until(lambda: _leader(survivor)["is_self"], 10)
     assert _until(lambda: not any(db.role_exists(u) for u in users), 25)
     assert not any(db.can_login(cr["username"], cr["password"]) for cr in issued)
-    assert survivor.adapter.get("/v1/sys/health", raise_exception=False).status_code == 200
+    assert httpx.get(survivor.url + "/v1/sys/health").status_code == 200

@@ -35,6 +35,7 @@ def _wait_gone(db: Db, users: list[str], timeout: float) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL], ids=["crash"])
 def test_restart_mid_lease_still_revokes_on_time(db: Db, sig: signal.Signals) -> None:
     data_dir = tempfile.mkdtemp(prefix="sr-lease-")

@@ -291,3 +291,21 @@ def test_renewal_timer_and_relabelled_keys(fake: FakeKube) -> None:
             await op.stop()
 
     _run(scenario())
+
+
+def test_normal_events_can_be_turned_off_but_warnings_stay(fake: FakeKube) -> None:
+    async def scenario() -> None:
+        op = await start_operator(fake, normal_events=False)
+        try:
+            fake.put("sealedsecrets", await _sealed(op), group="bitnami.com")
+            await eventually(lambda: (c := _synced(fake)) and c["status"] == "True", what="Synced")
+            bad = await _sealed(op, name="bad")
+            bad["metadata"]["name"] = "moved"
+            fake.put("sealedsecrets", bad, group="bitnami.com")
+            await eventually(lambda: any(e["reason"] == "ErrUnsealFailed" for e in fake.objects("events", "app")),
+                             what="warning")
+            assert not [e for e in fake.objects("events", "app") if e["reason"] == "Unsealed"]
+        finally:
+            await op.stop()
+
+    _run(scenario())

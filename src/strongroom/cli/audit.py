@@ -78,8 +78,16 @@ def _reading(files: tuple[str, ...], progress: bool | None) -> Iterator[tuple[It
                    disable=not show, transient=True)
     with bar:
         task = bar.add_task("read", total=size or None)
+        pending = [0]
+
+        def advance(n: int) -> None:  # batched: a bar update per line would cost more than the parsing
+            pending[0] += n
+            if pending[0] >= 1 << 20:
+                bar.advance(task, pending[0])
+                pending[0] = 0
+
         try:
-            yield al.read(files, stats, on_bytes=lambda n: bar.advance(task, n)), stats
+            yield al.read(files, stats, on_bytes=advance if show else None), stats
         except al.AuditFileError as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -116,7 +124,8 @@ def cli() -> None:
 
 def _row(r: al.Record) -> list[str]:
     what = r.message if r.type == "alert" else r.error
-    return [r.time, r.type, r.operation, r.path, r.identity, r.remote_address, what]
+    when = r.time[:19] + "Z" if len(r.time) > 20 else r.time  # to the second: the full value is in JSON output
+    return [when, r.type, r.operation, r.path, r.identity, r.remote_address, what]
 
 
 COLUMNS = ["time", "type", "op", "path", "identity", "remote", "error / alert"]

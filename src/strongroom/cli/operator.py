@@ -105,13 +105,15 @@ def cli() -> None:
 @click.option("--health-addr", default=":8081", show_default=True, help="/healthz, /readyz, /metrics")
 @click.option("--leader-elect/--no-leader-elect", default=True, show_default=True)
 @click.option("--update-status/--no-update-status", default=True, show_default=True)
+@click.option("--normal-events/--no-normal-events", default=True, show_default=True,
+              help="emit Normal `Unsealed` Events (Warning Events are always emitted)")
 @click.option("--workers", type=int, default=8, show_default=True, help="concurrent reconciles")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
 def run_cmd(kubeconfig: str | None, context: str | None, namespace: str | None, controllers: str,
             watch_namespace: str | None, key_prefix: str, key_size: int, key_renew_period: str,
             key_cutoff_time: str | None, listen_addr: str, health_addr: str, leader_elect: bool,
-            update_status: bool, workers: int, log_level: str) -> None:
+            update_status: bool, normal_events: bool, workers: int, log_level: str) -> None:
     """Run the controllers until SIGTERM/SIGINT. SIGUSR1 makes a new sealing key now."""
     from email.utils import parsedate_to_datetime
 
@@ -139,6 +141,7 @@ def run_cmd(kubeconfig: str | None, context: str | None, namespace: str | None, 
             app = install(runtime, SealedSecretConfig(
                 namespace=ns, key_prefix=key_prefix, key_bits=key_size, renew_period=renew or None,
                 key_cutoff=cutoff, watch_namespace=watch_namespace, update_status=update_status,
+                normal_events=normal_events,
                 workers=workers, listen=_addr(listen_addr)))
             runtime.install_signal_handlers()
             loop = asyncio.get_running_loop()

@@ -77,11 +77,15 @@ class HA:
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        log.info("DEBUG ha start")
-        await self._install_schema()
-        log.info("DEBUG ha schema")
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._elect_loop()), loop.create_task(self._listen_loop())]
+        self._tasks = [loop.create_task(self._elect_loop())]
+        try:
+            await self._install_schema()
+        except psycopg.Error as exc:  # e.g. no privilege to create the trigger: election still works
+            log.error("cannot install the change-feed trigger (%s): replicas' caches will not follow each "
+                      "other; grant the storage user CREATE on its schema", type(exc).__name__)
+            return
+        self._tasks.append(loop.create_task(self._listen_loop()))
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -126,6 +130,8 @@ class HA:
 
     async def _become_leader(self, conn: psycopg.AsyncConnection[Any]) -> None:
         now = time.time()
+        await conn.execute("CREATE TABLE IF NOT EXISTS strongroom_ha_leader (id INT PRIMARY KEY CHECK (id = 1), "
+                           "node_id TEXT NOT NULL, api_addr TEXT NOT NULL, since DOUBLE PRECISION NOT NULL)")
         await conn.execute(
             "INSERT INTO strongroom_ha_leader (id, node_id, api_addr, since) VALUES (1, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET node_id = EXCLUDED.node_id, api_addr = EXCLUDED.api_addr, "

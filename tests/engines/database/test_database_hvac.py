@@ -77,7 +77,8 @@ def test_statement_forms_string_json_base64_and_plpgsql_block(client: hvac.Clien
     assert client.secrets.database.read_role("stb64")["data"]["creation_statements"] == [f"{CREATE} {GRANT}"]
     cr2 = client.read("database/creds/stb64")
     db.login(cr2["data"]["username"], cr2["data"]["password"])
-    client.write("database/roles/stjson", db_name="pg", creation_statements=f'["{CREATE.replace(chr(34), chr(92) + chr(34))}"]')
+    as_json = '["' + CREATE.replace('"', '\\"') + '"]'
+    client.write("database/roles/stjson", db_name="pg", creation_statements=as_json)
     assert client.secrets.database.read_role("stjson")["data"]["creation_statements"] == [CREATE]
     client.sys.revoke_prefix("database/creds/")
     assert not db.role_exists(cr["data"]["username"]) and not db.role_exists(cr2["data"]["username"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from strongroom.sdk import PermissionDenied
 
 ALLOWED_ALGS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA")
 LEGACY_ISSUER = "kubernetes/serviceaccount"
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # DNS-1123 label (namespaces)
+_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 LEEWAY = 60  # seconds of clock skew tolerated on exp/nbf/iat, as go-jose's DefaultLeeway
 
 
@@ -110,7 +113,9 @@ def service_account(claims: dict[str, Any]) -> ServiceAccount:
                              name=str(claims.get(p + "service-account.name", "")),
                              uid=str(claims.get(p + "service-account.uid", "")),
                              secret_name=str(claims.get(p + "secret.name", "")))
-    if not out.namespace or not out.name:
+    # the names go into API URLs (namespace selector, renewal checks): only what Kubernetes itself allows
+    if not _LABEL.fullmatch(out.namespace) or not _SUBDOMAIN.fullmatch(out.name) or \
+            (out.pod_name and not _SUBDOMAIN.fullmatch(out.pod_name)):
         raise PermissionDenied()
     return out
 

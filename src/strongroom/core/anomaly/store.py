@@ -42,14 +42,15 @@ class AlertStore:
     async def add(self, alert: dict[str, Any]) -> None:
         self.alerts[alert["id"]] = alert
         await self.storage.put(PREFIX + alert["id"], orjson.dumps(alert))
-        await self.prune(alert["created"])
+        await self.prune(clock.now())
 
     async def prune(self, now: float) -> None:
         cutoff = now - self.retention
         drop = [i for i, a in self.alerts.items() if a.get("created", 0) < cutoff]
         excess = len(self.alerts) - len(drop) - self.max_alerts
         if excess > 0:
-            keep = [i for i in self.alerts if i not in set(drop)]
+            dropped = set(drop)
+            keep = [i for i in self.alerts if i not in dropped]
             drop.extend(keep[:excess])
         for i in drop:
             self.alerts.pop(i, None)

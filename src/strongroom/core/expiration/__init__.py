@@ -90,6 +90,7 @@ class ExpirationManager:
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Lock] = {}
         self.run_expiry = True  # false on non-leader replicas (core.ha flips it)
+        self._stopping = False
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
@@ -97,6 +98,7 @@ class ExpirationManager:
         """Restores every stored lease into the expiry queue (after unseal or a restart) and starts the loop."""
         await self.rescan()
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def rescan(self) -> int:
@@ -111,6 +113,7 @@ class ExpirationManager:
         return len(heap)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -138,7 +141,7 @@ class ExpirationManager:
         return [k[len("id/"):] for k in await list_recursive(self.view, "id/" + prefix)]
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._tick()
             except asyncio.CancelledError:
@@ -149,8 +152,10 @@ class ExpirationManager:
             delay = 1.0
             if self._heap and self.run_expiry:
                 delay = max(0.05, min(1.0, self._heap[0][0] - clock.now()))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that races the wake-up
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def _tick(self) -> None:
         if not self.run_expiry or self.core.sealed:

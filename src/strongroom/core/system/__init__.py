@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from strongroom.core.system import (
     alerts_paths,
     audit_paths,
+    events_paths,
     leases_paths,
     metrics_paths,
     misc_paths,
@@ -29,7 +30,8 @@ ROOT_PATHS = ("rotate", "rotate/*", "seal", "step-down", "auth/*", "leases/revok
 def build(core: Core, config: BackendConfig) -> Backend:
     paths = [*seal_paths.paths(core), *mounts_paths.paths(core), *policy_paths.paths(core),
              *wrapping_paths.paths(core), *leases_paths.paths(core), *misc_paths.paths(core),
-             *audit_paths.paths(core), *metrics_paths.paths(core), *alerts_paths.paths(core)]
+             *audit_paths.paths(core), *metrics_paths.paths(core), *alerts_paths.paths(core),
+             *events_paths.paths(core)]
     extra = getattr(core, "extra_system_paths", [])
     return Backend(paths=[*paths, *extra], help="System endpoints used for control, policy and debugging.",
                    root_paths=ROOT_PATHS)

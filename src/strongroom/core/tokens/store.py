@@ -95,10 +95,14 @@ class TokenStore:
         now = clock.now()
         entry.creation_time = entry.creation_time or now
         entry.issue_time = entry.issue_time or now
-        await self._save(entry)
-        await self.view.put(f"accessor/{self.hash('accessor:' + entry.accessor)}", entry.id_hash.encode())
+        items: list[tuple[str, bytes | None]] = [
+            (f"id/{entry.id_hash}", entry.to_json()),
+            (f"accessor/{self.hash('accessor:' + entry.accessor)}", entry.id_hash.encode()),
+        ]
         if entry.parent_hash:
-            await self.view.put(f"parent/{entry.parent_hash}/{entry.id_hash}", b"")
+            items.append((f"parent/{entry.parent_hash}/{entry.id_hash}", b""))
+        await self.view.put_many(items)  # entry and indexes in one atomic commit
+        self._cache[entry.id_hash] = entry
         for hook in self.on_create:
             hook(entry)
         return token
@@ -146,10 +150,11 @@ class TokenStore:
     async def _revoke_one(self, e: TokenEntry) -> None:
         for hook in self.on_revoke:
             await hook(e)
-        await self.view.delete(f"id/{e.id_hash}")
-        await self.view.delete(f"accessor/{self.hash('accessor:' + e.accessor)}")
+        items: list[tuple[str, bytes | None]] = [
+            (f"id/{e.id_hash}", None), (f"accessor/{self.hash('accessor:' + e.accessor)}", None)]
         if e.parent_hash:
-            await self.view.delete(f"parent/{e.parent_hash}/{e.id_hash}")
+            items.append((f"parent/{e.parent_hash}/{e.id_hash}", None))
+        await self.view.put_many(items)
         self._cache.pop(e.id_hash, None)
 
     async def revoke_tree(self, e: TokenEntry) -> None:

@@ -14,6 +14,7 @@ import secrets
 import string
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,8 +104,9 @@ def _command(tokens: list[str], ctx: _Ctx, piped: Any) -> tuple[Any, list[str]]:
     if not tokens:
         raise InvalidRequest("username_template: empty expression")
     name = tokens[0]
-    simple = {"unix_time": lambda: int(time.time()), "unix_time_millis": lambda: int(time.time() * 1000),
-              "uuid": lambda: str(uuid.uuid4()), "timestamp": lambda: time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())}
+    simple: dict[str, Callable[[], object]] = {
+        "unix_time": lambda: int(time.time()), "unix_time_millis": lambda: int(time.time() * 1000),
+        "uuid": lambda: str(uuid.uuid4()), "timestamp": lambda: time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())}
     if name in simple and piped is None:
         return simple[name](), tokens[1:]
     funcs = {"printf", "random", "truncate", "truncate_sha256", "lowercase", "uppercase", "replace"}

@@ -96,12 +96,13 @@ class StoreManager:
             raise StoreConfigError(f'using ClusterSecretStore "{store["metadata"]["name"]}" is not allowed '
                                    f'from namespace "{namespace}"')
 
-    async def client(self, kind: str, name: str, namespace: str) -> tuple[ProviderClient, tuple[str, str, str]]:
+    async def client(self, kind: str, name: str, namespace: str, *, check_namespace: bool = True
+                     ) -> tuple[ProviderClient, tuple[str, str, str]]:
         """The cached client of a store (created on first use). Raises StoreConfigError / ProviderError."""
         store = self.store_object(kind, name, namespace)
         if store is None:
             raise StoreConfigError(f'{kind} "{name}" not found')
-        if kind == "ClusterSecretStore":
+        if kind == "ClusterSecretStore" and check_namespace:
             await self.check_namespace(store, namespace)
         sid = self.store_id(kind, name, namespace)
         version = f'{store["metadata"].get("uid", "")}/{store["metadata"].get("generation", "")}'
@@ -153,3 +154,49 @@ class StoreManager:
     async def close(self) -> None:
         for sid in list(self._clients):
             await self.forget(sid)
+
+
+class StoreReconciler:
+    """SecretStore / ClusterSecretStore status: Ready=True/Valid when the provider validates, else why not."""
+
+    def __init__(self, manager: StoreManager, kind: str) -> None:
+        from strongroom.operator.runtime import StatusWriter
+
+        self.manager, self.kind = manager, kind
+        rk = kinds.CLUSTER_SECRET_STORE if kind == "ClusterSecretStore" else kinds.SECRET_STORE
+        self.informer = manager.cluster_stores if kind == "ClusterSecretStore" else manager.stores
+        self.status = StatusWriter(manager.kube, rk)
+        self._validated: dict[str, str] = {}
+
+    async def reconcile(self, key: str) -> Any:
+        from strongroom.operator.externalsecret.providers import ProviderError
+        from strongroom.operator.runtime import Result
+
+        store = self.informer.get(key)
+        ns, _, name = key.rpartition("/")
+        sid = self.manager.store_id(self.kind, name, ns)
+        if store is None:
+            self._validated.pop(key, None)
+            await self.manager.forget(sid)
+            return None
+        version = f'{store["metadata"].get("uid")}/{store["metadata"].get("generation")}'
+        if self._validated.get(key) == version:
+            return None
+        try:
+            client, _ = await self.manager.client(self.kind, name, ns, check_namespace=False)
+            await client.validate()
+        except StoreConfigError as exc:
+            await self._write(store, False, "InvalidProviderConfig", str(exc))
+            return None
+        except ProviderError as exc:
+            await self._write(store, False, "ValidationFailed", str(exc))
+            return Result(30.0)
+        self._validated[key] = version
+        await self._write(store, True, "Valid", "store validated")
+        return None
+
+    async def _write(self, store: Obj, ok: bool, reason: str, message: str) -> None:
+        updated = await self.status.write(store, "Ready", ok, reason=reason, message=message,
+                                          extra={"capabilities": "ReadOnly"})
+        if updated is not None:
+            self.informer.remember(updated, based_on=store["metadata"].get("resourceVersion"))

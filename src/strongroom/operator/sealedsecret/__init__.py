@@ -31,6 +31,7 @@ class SealedSecretConfig:
     key_order: str = "CertNotBefore"
     watch_namespace: str | None = None  # None: all namespaces
     update_status: bool = True
+    normal_events: bool = True  # Normal "Unsealed" Events (Warnings are always emitted)
     workers: int = 8
     listen: tuple[str, int] | None = ("0.0.0.0", 8080)  # noqa: S104 - the pod's service port
     key_labels: dict[str, str] = field(default_factory=dict)
@@ -59,7 +60,8 @@ def install(runtime: Runtime, config: SealedSecretConfig) -> SealedSecretApp:
     sealed = runtime.informer(kinds.SEALED_SECRET, config.watch_namespace)
     secrets = runtime.informer(kinds.SECRET, config.watch_namespace)
     reconciler = SealedSecretReconciler(runtime.kube, registry, sealed, secrets,
-                                        update_status=config.update_status)
+                                        update_status=config.update_status,
+                                        normal_events=config.normal_events)
     controller = runtime.add_controller(build_controller(reconciler, workers=config.workers))
     api = SealingApi(registry)
     app = SealedSecretApp(registry, reconciler, controller, api)

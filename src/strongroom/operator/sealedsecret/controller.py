@@ -10,6 +10,7 @@ API errors (409, 5xx) are retried with capped backoff by the runtime.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from dataclasses import dataclass
@@ -60,9 +61,9 @@ def unseal_with_keys(sealed: Obj, keys: list[SealingKey]) -> tuple[Obj, SealingK
 
 class SealedSecretReconciler:
     def __init__(self, kube: Kube, registry: KeyRegistry, sealed: Informer, secrets: Informer, *,
-                 update_status: bool = True, instance: str | None = None) -> None:
+                 update_status: bool = True, normal_events: bool = True, instance: str | None = None) -> None:
         self.kube, self.registry, self.sealed, self.secrets = kube, registry, sealed, secrets
-        self.update_status = update_status
+        self.update_status, self.normal_events = update_status, normal_events
         self.instance = instance or socket.gethostname()
         self.events = EventRecorder(kube, "sealed-secrets-controller", host=self.instance)
         self.status = StatusWriter(kube, kinds.SEALED_SECRET)
@@ -130,12 +131,15 @@ class SealedSecretReconciler:
             if updated is not None:
                 changed = True
                 self.sealed.remember(updated, based_on=meta.get("resourceVersion"))
-        if announce or changed:
+        if (announce or changed) and (not ok or self.normal_events):
             self.events.emit(ss, NORMAL if ok else WARNING, reason, message)
 
     def _forget(self, key: str) -> None:
         self._memo.pop(key, None)
         self.usage.set(key, None)
+        ns, _, name = key.rpartition("/")
+        with contextlib.suppress(KeyError):
+            m.CONDITION_INFO.remove(ns, name, CONDITION, self.instance)
 
     def requeue_all(self, controller: Controller) -> None:
         """After the key set changes, objects that failed to unseal get another chance."""

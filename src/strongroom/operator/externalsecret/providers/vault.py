@@ -29,7 +29,7 @@ from strongroom.operator.externalsecret.providers.base import (
 from strongroom.operator.kube import KubeError, kinds
 
 log = logging.getLogger(__name__)
-SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105 - a path, not a secret
+SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 RENEW_BEFORE = 60.0
 
 
@@ -300,7 +300,10 @@ class VaultProvider:
                                                  params={"since": since, "wait": "25s"})
                 data = (body or {}).get("data") or {}
                 self.events_supported, delay = True, 1.0
-                if since >= 0 or data.get("reset"):
+                if data.get("reset") and self.ctx.on_change is not None:
+                    self._cache.clear()  # events were dropped: everything we read may have changed
+                    self.ctx.on_change("*")
+                elif since >= 0:
                     for ev in data.get("events") or []:
                         self.invalidate(str(ev.get("path", "")))
                         if self.ctx.on_change is not None:
@@ -309,9 +312,10 @@ class VaultProvider:
             except asyncio.CancelledError:
                 raise
             except (ClientError, ProviderError, StoreConfigError) as exc:
-                if isinstance(exc, ClientError) and exc.status in (400, 404, 405):
+                if isinstance(exc, ClientError) and exc.status in (400, 403, 404, 405):
                     self.events_supported = False
-                    log.info("vault at %s has no change events; polling only", self.spec.get("server"))
+                    log.info("vault at %s: no change events (HTTP %s); polling only", self.spec.get("server"),
+                             exc.status)
                     return
                 await asyncio.sleep(delay)
                 delay = min(30.0, delay * 2)
