@@ -109,14 +109,10 @@ def bench_detector(n: int) -> None:
 
 
 async def _evaluate(d: Any) -> int:
-    from strongroom.core.anomaly.rules import Finding
-
-    findings: list[Finding] = []
+    found = 0
     while d.events:
-        ev = d.events.popleft()
-        for rule in d.rules:
-            findings.extend(rule.feed(ev))
-    return len(findings)
+        found += len(await d.evaluate())
+    return found
 
 
 def main() -> None:

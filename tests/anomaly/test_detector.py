@@ -102,3 +102,21 @@ def test_alert_store_retention_ack_and_reload() -> None:
         assert len(again.query(since=now + 3, limit=1)) == 1
 
     asyncio.run(run())
+
+
+def test_event_from_request_never_carries_the_token_or_body() -> None:
+    from strongroom.core.anomaly.event import from_request
+    from strongroom.core.request import ApiRequest
+    from strongroom.core.tokens.entry import TokenEntry
+    from strongroom.sdk.operations import Operation
+
+    route = SimpleNamespace(prefix="auth/kubernetes/", entry=SimpleNamespace(type="kubernetes", kind="auth"))
+    api = ApiRequest(operation=Operation.UPDATE, path="/auth/kubernetes/login", token="s.RAWTOKEN",
+                     data={"role": "web", "jwt": "eyJ.SECRET"}, remote_addr="10.0.0.9")
+    ev = from_request(api, route, None, "auth_failed", 403, 5.0)  # type: ignore[arg-type]
+    assert ev.role == "web" and ev.path == "auth/kubernetes/login" and ev.remote_address == "10.0.0.9"
+    assert "RAWTOKEN" not in repr(ev) and "SECRET" not in repr(ev)
+    entry = TokenEntry(id_hash="h", accessor="acc", policies=["p"], display_name="kubernetes-web",
+                       meta={"role": "web", "service_account_name": "api", "service_account_namespace": "pay"})
+    ok = from_request(api, route, entry, "ok", 200, 5.0)  # type: ignore[arg-type]
+    assert ok.identity == "k8s:pay/api" and ok.policies == ("p",) and ok.mount_kind == "auth"

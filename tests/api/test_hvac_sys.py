@@ -225,3 +225,12 @@ def test_rekey_and_generate_root_with_hvac(fresh_server):
     assert c.sys.is_sealed()
     out = c.sys.submit_unseal_keys(new_keys[1:])
     assert out["sealed"] is False
+
+
+def test_wrapping_lookup_with_the_token_in_the_header_does_not_spend_it(dev_server, bao_server):
+    for s in (dev_server, bao_server):
+        c = hvac.Client(url=s.addr, token="root")
+        wt = c.sys.wrap(payload={"a": "b"}, ttl=60)["wrap_info"]["token"]
+        holder = hvac.Client(url=s.addr, token=wt)
+        assert holder.write("sys/wrapping/lookup")["data"]["creation_ttl"] == 60
+        assert holder.sys.unwrap()["data"] == {"a": "b"}

@@ -180,6 +180,11 @@ def test_gzip_and_prefix_and_errors(tmp_path: Path) -> None:
     assert run("search", "--since", "yesterday-ish", str(gz)).exit_code == 2
 
 
+def test_forced_progress_bar_does_not_disturb_output(log: Path) -> None:
+    r = run("search", str(log), "--progress", "--format", "json")
+    assert r.exit_code == 0 and orjson.loads(r.stdout)["count"] == 9
+
+
 def test_every_command_has_help() -> None:
     for cmd in ("", "search", "summarise", "summarize", "tail", "verify-hmac", "export"):
         r = run(*([cmd] if cmd else []), "--help")
@@ -195,3 +200,17 @@ def test_parse_line_never_crashes(raw: bytes) -> None:
         return
     assert isinstance(e, dict) and "type" in e
     al.record(e)  # any dict with a type flattens without error
+
+
+def test_prefilter_never_hides_a_match(log: Path) -> None:
+    lines = list(al.read([str(log)]))
+    for flt in (al.Filter(paths=["secret/data/app/*"]), al.Filter(paths=["secret/data/o*", "*api"]),
+                al.Filter(paths=["secret/data/[ab]pp/*"]), al.Filter(accessor="acc-token-ops"),
+                al.Filter(paths=["secret/data/app/db"], accessor="acc-token-app")):
+        keep = al.prefilter(flt)
+        full = [ln.number for ln, _ in al.select(lines, flt)]
+        fast = [ln.number for ln, _ in al.select(al.read([str(log)], keep=keep), flt)]
+        assert full == fast and full
+    assert al.prefilter(al.Filter(paths=["*db"])) is None  # no literal prefix: no prefilter
+    keep = al.prefilter(al.Filter(paths=["secret/data/app/*"]))
+    assert keep is not None and not keep(b'{"type":"request","request":{"path":"secret/data/other"}}')

@@ -383,7 +383,7 @@ def test_unknown_path(pair):
 
 
 def test_login_with_a_token(pair):
-    sr, ob = pair
+    sr = pair[0]
     made = each(pair, "token", "create", "-policy=default", "-ttl=20m", json_out=True)
     toks = [m["auth"]["client_token"] for m in made]
     outs = [bao_json(s, "login", "-no-store", t) for s, t in zip(pair, toks, strict=True)]

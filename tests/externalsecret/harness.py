@@ -14,7 +14,7 @@ from tests.fakekube import FakeKube
 from tests.operator.harness import eventually
 
 ESO = "external-secrets.io"
-__all__ = ["ESO", "Operator", "eventually", "start", "b64", "unb64", "ready", "es_obj", "store_obj"]
+__all__ = ["ESO", "Operator", "b64", "es_obj", "eventually", "ready", "start", "store_obj", "unb64"]
 
 
 def b64(s: str) -> str:

@@ -97,7 +97,8 @@ def test_dataFrom_extract_find_rewrite_and_template(fake: FakeKube) -> None:
         try:
             fake.put("secretstores", store_obj(provider={"fake": {"data": FAKE_DATA}}), group=ESO)
             fake.put("externalsecrets", es_obj(
-                dataFrom=[{"extract": {"key": "/db"}, "rewrite": [{"regexp": {"source": "^(.*)$", "target": "db_$1"}}]}],
+                dataFrom=[{"extract": {"key": "/db"},
+                           "rewrite": [{"regexp": {"source": "^(.*)$", "target": "db_$1"}}]}],
                 target={"template": {"type": "kubernetes.io/basic-auth", "mergePolicy": "Merge",
                                      "metadata": {"labels": {"team": "a"}},
                                      "data": {"username": "{{ .db_user | upper }}",

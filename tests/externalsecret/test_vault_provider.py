@@ -52,7 +52,7 @@ def test_kv2_approle_one_login_many_secrets(fake: FakeKube, dev_server: Any) -> 
     client.secrets.kv.v2.create_or_update_secret(f"{base}/db", secret={"user": "app", "password": "pw2",
                                                                        "cfg": {"port": 5432}}, mount_point="secret")
     client.secrets.kv.v2.create_or_update_secret(f"{base}/api", secret={"key": "k1"}, mount_point="secret")
-    role_id, secret_id = _approle(client, base, f'path "secret/*" {{ capabilities = ["read", "list"] }}')
+    role_id, secret_id = _approle(client, base, 'path "secret/*" { capabilities = ["read", "list"] }')
 
     async def scenario() -> None:
         op = await start(fake)

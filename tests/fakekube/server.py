@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from tests.fakekube.semantics import SelectorError
+from tests.fakekube.semantics import SelectorError, label_matches
 from tests.fakekube.store import ApiStatusError, Obj, Resource, Store
 
 BUILTINS = [
@@ -374,8 +374,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _label_ok(selector: str | None, obj: Obj) -> bool:
-    from tests.fakekube.semantics import label_matches
-
     return label_matches(selector, obj.get("metadata", {}).get("labels"))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strongroom.agent.files import DiskCache
-from strongroom.client import Client, ClientError, ServerUnavailable
+from strongroom.client import Client, ClientError, Forbidden, ServerUnavailable
 
 log = logging.getLogger("strongroom.agent")
 
@@ -126,6 +126,10 @@ class Fetcher:
             try:
                 self.client.write("sys/leases/revoke", {"lease_id": e.lease_id})
                 n += 1
+            except Forbidden:
+                # the policy lacks sys/leases/revoke: revoking the token (next) revokes its leases anyway
+                log.info("not allowed to revoke leases one by one; the token's revocation covers them")
+                break
             except ClientError as exc:
                 log.warning("could not revoke a lease (HTTP %s)", exc.status)
         self.entries = {p: e for p, e in self.entries.items() if not e.lease_id}

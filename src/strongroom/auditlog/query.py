@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -68,6 +68,32 @@ class Filter:
         if self.since and r.timestamp < self.since:
             return False
         return not (self.until and r.timestamp > self.until)
+
+
+_WILD = re.compile(r"[*?\[]")
+
+
+def _literal(glob: str) -> bytes | None:
+    """The part of a glob before its first wildcard, as it appears in a JSON line; None when unusable."""
+    lit = _WILD.split(glob, 1)[0]
+    if len(lit) < 3 or not lit.isascii() or '"' in lit or "\\" in lit:
+        return None
+    return lit.encode()
+
+
+def prefilter(flt: Filter) -> Callable[[bytes], bool] | None:
+    """A byte-level test that rejects most non-matching lines without parsing them (paths, accessor). Lines it
+    rejects are never parsed, so they are not checked for being malformed either."""
+    needles: list[list[bytes]] = []
+    if flt.paths:
+        lits = [_literal(p) for p in flt.paths]
+        if all(lit is not None for lit in lits):
+            needles.append([lit for lit in lits if lit is not None])
+    if flt.accessor and flt.accessor.isascii() and '"' not in flt.accessor:
+        needles.append([flt.accessor.encode()])
+    if not needles:
+        return None
+    return lambda raw: all(any(n in raw for n in group) for group in needles)
 
 
 def select(lines: Iterable[Line], flt: Filter) -> Iterator[tuple[Line, Record]]:

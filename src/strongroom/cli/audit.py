@@ -69,7 +69,8 @@ def _filter(kw: dict[str, Any]) -> al.Filter:
 
 
 @contextmanager
-def _reading(files: tuple[str, ...], progress: bool | None) -> Iterator[tuple[Iterator[al.Line], al.ReadStats]]:
+def _reading(files: tuple[str, ...], progress: bool | None, flt: al.Filter | None = None
+             ) -> Iterator[tuple[Iterator[al.Line], al.ReadStats]]:
     """Lines of all files, with a byte-based progress bar on big inputs (stderr, only on a terminal)."""
     stats = al.ReadStats()
     size = al.total_size(files)
@@ -87,7 +88,8 @@ def _reading(files: tuple[str, ...], progress: bool | None) -> Iterator[tuple[It
                 pending[0] = 0
 
         try:
-            yield al.read(files, stats, on_bytes=advance if show else None), stats
+            keep = al.prefilter(flt) if flt is not None else None
+            yield al.read(files, stats, on_bytes=advance if show else None, keep=keep), stats
         except al.AuditFileError as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -152,7 +154,7 @@ def search(files: tuple[str, ...], limit: int, fmt: str, strict: bool, progress:
     """Find entries by path glob, operation, accessor, display name, namespace/SA, error and time range."""
     flt = _filter(kw)
     found: list[tuple[al.Line, al.Record]] = []
-    with _reading(files, progress) as (lines, stats):
+    with _reading(files, progress, flt) as (lines, stats):
         for line, r in al.select(lines, flt):
             found.append((line, r))
             if limit and len(found) >= limit:
@@ -176,7 +178,7 @@ def summarise(files: tuple[str, ...], top: int, fmt: str, strict: bool, progress
               **kw: Any) -> None:
     """Who read what, top paths and identities, denials, and a per-hour histogram (from response entries)."""
     flt = _filter(kw)
-    with _reading(files, progress) as (lines, stats):
+    with _reading(files, progress, flt) as (lines, stats):
         s = al.summarise((r for _, r in al.select(lines, flt)), top=top)
     if fmt == "json":
         _json({**s.as_dict(), "malformed_lines": stats.malformed})
@@ -317,7 +319,7 @@ def export(files: tuple[str, ...], target: str, output: str | None, strict: bool
     sink = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - closed below
     n = 0
     try:
-        with _reading(files, progress) as (lines, stats):
+        with _reading(files, progress, flt) as (lines, stats):
             for line, r in al.select(lines, flt):
                 if target == "jsonl":
                     sink.write(al.jsonl(line.entry))

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kms-plugin": ("kms_plugin", "Run the Kubernetes KMS v2 plugin on a unix socket."),
     "audit": ("audit", "Tail, search, summarise and export audit logs."),
     "agent": ("agent", "Render secrets to files or a child's environment, for init containers and sidecars."),
+    "injector": ("injector", "Admission webhook that injects the agent into annotated pods."),
+    "csi-provider": ("csi_provider", "Secrets Store CSI Driver provider (gRPC on a unix socket)."),
 }
 
 

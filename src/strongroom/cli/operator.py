@@ -94,7 +94,7 @@ def cli() -> None:
               help="controller namespace: keys and leader lease live here [default: POD_NAMESPACE, the "
                    "service-account namespace, else kube-system]")
 @click.option("--controllers", default="sealedsecret", show_default=True,
-              help="comma-separated controllers to run (sealedsecret)")
+              help="comma-separated controllers to run (sealedsecret, externalsecret, reloader)")
 @click.option("--watch-namespace", default=None, help="only watch this namespace (default: all)")
 @click.option("--key-prefix", default=DEFAULT_KEY_PREFIX, show_default=True)
 @click.option("--key-size", type=int, default=DEFAULT_KEY_BITS, show_default=True, help="RSA bits of new keys")
@@ -123,7 +123,7 @@ def run_cmd(kubeconfig: str | None, context: str | None, namespace: str | None, 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     wanted = {c.strip() for c in controllers.split(",") if c.strip()}
-    unknown = wanted - {"sealedsecret"}
+    unknown = wanted - {"sealedsecret", "externalsecret", "reloader"}
     if unknown:
         raise click.BadParameter(f"unknown controller(s): {', '.join(sorted(unknown))}", param_hint="--controllers")
     cutoff = None
@@ -138,17 +138,38 @@ def run_cmd(kubeconfig: str | None, context: str | None, namespace: str | None, 
     async def main() -> None:
         async with _kube(kubeconfig, context) as kube:
             runtime = Runtime(kube, namespace=ns, leader_election=leader_elect, health_addr=_addr(health_addr))
-            app = install(runtime, SealedSecretConfig(
-                namespace=ns, key_prefix=key_prefix, key_bits=key_size, renew_period=renew or None,
-                key_cutoff=cutoff, watch_namespace=watch_namespace, update_status=update_status,
-                normal_events=normal_events,
-                workers=workers, listen=_addr(listen_addr)))
-            runtime.install_signal_handlers()
             loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGUSR1, lambda: asyncio.ensure_future(app.rotate()))
-            await runtime.run()
+            if "sealedsecret" in wanted:
+                app = install(runtime, SealedSecretConfig(
+                    namespace=ns, key_prefix=key_prefix, key_bits=key_size, renew_period=renew or None,
+                    key_cutoff=cutoff, watch_namespace=watch_namespace, update_status=update_status,
+                    normal_events=normal_events,
+                    workers=workers, listen=_addr(listen_addr)))
+                loop.add_signal_handler(signal.SIGUSR1, lambda: asyncio.ensure_future(app.rotate()))
+            es_app = _install_externalsecrets(runtime, wanted, watch_namespace, workers)
+            runtime.install_signal_handlers()
+            try:
+                await runtime.run()
+            finally:
+                if es_app is not None:
+                    await es_app.aclose()
 
     _run(main)
+
+
+def _install_externalsecrets(runtime: Any, wanted: set[str], watch_namespace: str | None, workers: int) -> Any:
+    """ExternalSecret controller and/or the rollout reloader (see docs/externalsecrets.md, docs/reloader.md)."""
+    es_app = None
+    if "externalsecret" in wanted:
+        from strongroom.operator.externalsecret import ExternalSecretConfig
+        from strongroom.operator.externalsecret import install as install_es
+
+        es_app = install_es(runtime, ExternalSecretConfig(watch_namespace=watch_namespace, workers=workers))
+    if "reloader" in wanted:
+        from strongroom.operator.reloader import install as install_reloader
+
+        install_reloader(runtime, watch_namespace=watch_namespace)
+    return es_app
 
 
 @cli.group("keys")

@@ -73,6 +73,22 @@ class UnsupportedMediaType(StrongroomError):
     status = 415
 
 
+def _check_merge_patch(headers: dict[str, str]) -> None:
+    """As Vault: a PATCH body is a JSON merge patch and must say so."""
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/merge-patch+json":
+        raise UnsupportedMediaType("PATCH requires Content-Type of application/merge-patch+json, "
+                                   f"provided {ctype or 'none'}")
+
+
+def _wrapping_lookup_token(path: str, data: dict[str, Any], token: str) -> tuple[dict[str, Any], str]:
+    """As Vault: looking a wrapping token up from the header must not spend its single use, so it moves into
+    the body and the (unauthenticated) lookup runs without a caller token."""
+    if path.rstrip("/") == "sys/wrapping/lookup" and token and "token" not in data:
+        return {**data, "token": token}, ""
+    return data, token
+
+
 def _headless(send: Send) -> Send:
     async def wrapped(msg: dict[str, Any]) -> None:
         if msg["type"] == "http.response.body":
@@ -124,11 +140,8 @@ class App:
         if op is None:
             raise InvalidRequest(f"unsupported HTTP method {method}")
         headers, token = _headers(scope)
-        if op == Operation.PATCH:  # as Vault: a JSON merge patch must say so
-            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype != "application/merge-patch+json":
-                raise UnsupportedMediaType("PATCH requires Content-Type of application/merge-patch+json, "
-                                           f"provided {ctype or 'none'}")
+        if op == Operation.PATCH:
+            _check_merge_patch(headers)
         qs = scope.get("query_string", b"")
         query = dict(parse_qsl(qs.decode("latin-1"), keep_blank_values=True)) if qs else {}
         data: dict[str, Any] = {}
@@ -151,6 +164,7 @@ class App:
                 data = {**data, **parsed}
         if op == Operation.LIST and not path.endswith("/"):
             path += "/"  # as Vault's HTTP layer: a LIST addresses a directory (routing and ACL both see it)
+        data, token = _wrapping_lookup_token(path, data, token)
         wrap_ttl = 0
         if "x-vault-wrap-ttl" in headers:
             try:

@@ -5,17 +5,35 @@ Components are listed explicitly; a new engine or auth method is added here once
 
 from __future__ import annotations
 
-from strongroom.auth import approle, kubernetes, userpass
+import importlib
+
 from strongroom.core.core import Core, CoreConfig, Factory
 from strongroom.core.physical import Physical
 from strongroom.core.system import build as build_system
 from strongroom.core.tokens.backend import build as build_token
-from strongroom.engines import cubbyhole, database, kv, transit
+from strongroom.sdk.framework import Backend, BackendConfig
 
-ENGINES: dict[str, Factory] = {"kv": kv.factory, "cubbyhole": cubbyhole.factory, "transit": transit.factory,
-                               "database": database.factory}
-AUTH_METHODS: dict[str, Factory] = {"userpass": userpass.factory, "approle": approle.factory,
-                                    "kubernetes": kubernetes.factory}
+
+class Lazy:
+    """A factory imported on first mount: the server starts without importing engines nobody mounted
+    (psycopg, httpx and their dependencies cost more start-up time than the whole core)."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __call__(self, config: BackendConfig) -> Backend:
+        factory: Factory = importlib.import_module(self.module).factory
+        return factory(config)
+
+
+ENGINES: dict[str, Factory] = {
+    "kv": Lazy("strongroom.engines.kv"), "cubbyhole": Lazy("strongroom.engines.cubbyhole"),
+    "transit": Lazy("strongroom.engines.transit"), "database": Lazy("strongroom.engines.database"),
+}
+AUTH_METHODS: dict[str, Factory] = {
+    "userpass": Lazy("strongroom.auth.userpass"), "approle": Lazy("strongroom.auth.approle"),
+    "kubernetes": Lazy("strongroom.auth.kubernetes"),
+}
 
 
 def build_core(physical: Physical, config: CoreConfig | None = None) -> Core:

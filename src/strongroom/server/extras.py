@@ -29,6 +29,19 @@ def install_extras(app: App, cfg: ServerConfig) -> None:
 
         app.extra_routes["/metrics"] = prometheus
     if cfg.ui:
-        from strongroom.ui import Dashboard
+        app.extra_routes["/ui"] = _LazyDashboard(app, secure_cookies=not cfg.listener.tls_disable)
 
-        app.extra_routes["/ui"] = Dashboard(app, secure_cookies=not cfg.listener.tls_disable)
+
+class _LazyDashboard:
+    """Builds the dashboard (Jinja2, httpx) on its first request, not at server start."""
+
+    def __init__(self, app: App, *, secure_cookies: bool) -> None:
+        self.app, self.secure_cookies = app, secure_cookies
+        self.dashboard: Any = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.dashboard is None:
+            from strongroom.ui import Dashboard
+
+            self.dashboard = Dashboard(self.app, secure_cookies=self.secure_cookies)
+        await self.dashboard(scope, receive, send)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from strongroom.templating.errors import TemplateError
@@ -40,6 +42,24 @@ def truth(v: Any) -> bool:
     return True
 
 
+def go_float(v: float) -> str:
+    """fmt's %v of a float64: shortest digits, exponent form below 1e-4 or from 1e21 (`1e+21`, `+Inf`)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if v == 0:
+        return "-0" if math.copysign(1, v) < 0 else "0"
+    d = Decimal(repr(v)).normalize()
+    sign, digits, exp = d.as_tuple()
+    assert isinstance(exp, int)
+    x = len(digits) + exp - 1
+    if -4 <= x < 21:
+        return format(d, "f")
+    mant = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+    return f"{'-' if sign else ''}{mant}e{'-' if x < 0 else '+'}{abs(x):02d}"
+
+
 def go_str(v: Any) -> str:
     """fmt's %v for the values templates handle."""
     if v is None:
@@ -51,7 +71,7 @@ def go_str(v: Any) -> str:
     if isinstance(v, bytes):
         return v.decode("utf-8", "surrogateescape")
     if isinstance(v, float):
-        return repr(v).rstrip("0").rstrip(".") if v == int(v) and abs(v) < 1e21 else repr(v)
+        return go_float(v)
     if isinstance(v, Mapping):
         return "map[" + " ".join(f"{go_str(k)}:{go_str(v[k])}" for k in sorted(v, key=str)) + "]"
     if isinstance(v, (list, tuple)):
@@ -167,7 +187,7 @@ class Executor:
                 raise
             except _FuncError as exc:
                 raise self.error(f"error calling {head.value}: {exc}", head.pos, head.value) from None
-            except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, AttributeError) as exc:
+            except Exception as exc:  # any failure of a function becomes a TemplateError
                 # the underlying message could quote an argument (a secret): keep only its type
                 raise self.error(f"error calling {head.value}: invalid arguments ({type(exc).__name__})",
                                  head.pos, head.value) from None

@@ -22,6 +22,9 @@ def test_config_read_never_returns_the_password(client: hvac.Client, db: Db) -> 
     assert "password" not in got["connection_details"]
     assert db.pg.password not in str(got)
     assert client.secrets.database.list_connections()["data"]["keys"] == ["pg"]
+    client.secrets.database.reset_connection("pg")
+    reloaded = client.write("database/reload/postgresql-database-plugin")
+    assert reloaded["data"] == {"connections": ["pg"], "count": 1}
 
 
 def test_creds_log_in_and_revoke_locks_them_out(client: hvac.Client, db: Db) -> None:

@@ -127,3 +127,25 @@ def test_passwords_meet_the_default_policy() -> None:
     for _ in range(50):
         pw = generate_password()
         assert len(pw) == 20 and "-" in pw and any(c.isupper() for c in pw) and any(c.isdigit() for c in pw)
+
+
+def test_periodic_rotates_due_static_roles(eng: Harness, db: Db) -> None:
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS \"periodic-user\"")
+        conn.execute("CREATE ROLE \"periodic-user\" WITH LOGIN PASSWORD 'start-pw'")
+    eng.write("static-roles/per", {"db_name": "pg", "username": "periodic-user", "rotation_period": "5s"})
+    first = eng.read("static-creds/per")
+    assert first is not None and first.data is not None and 0 < first.data["ttl"] <= 5
+    assert db.can_login("periodic-user", first.data["password"])
+    assert eng.backend.periodic is not None
+    eng.runner.run(eng.backend.periodic())  # not due yet: unchanged
+    same = eng.read("static-creds/per")
+    assert same is not None and same.data is not None and same.data["password"] == first.data["password"]
+    raw = orjson.loads(eng.runner.run(eng.storage.get("static-role/per")) or b"{}")
+    raw["next_rotation"] = time.time() - 1
+    eng.runner.run(eng.storage.put("static-role/per", orjson.dumps(raw)))
+    eng.runner.run(eng.backend.periodic())
+    new = eng.read("static-creds/per")
+    assert new is not None and new.data is not None and new.data["password"] != first.data["password"]
+    assert db.can_login("periodic-user", new.data["password"])
+    assert not db.can_login("periodic-user", first.data["password"])

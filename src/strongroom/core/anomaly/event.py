@@ -12,11 +12,12 @@ if TYPE_CHECKING:
     from strongroom.core.request import ApiRequest
     from strongroom.core.router import Route
     from strongroom.core.tokens.entry import TokenEntry
+    from strongroom.sdk.operations import Operation
 
 OUTCOMES = ("ok", "denied", "auth_failed", "error")
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class RequestEvent:
     time: float
     path: str
@@ -62,21 +63,28 @@ class RequestEvent:
         return out
 
 
-def from_request(api: ApiRequest, route: Route | None, entry: TokenEntry | None, outcome: str, status: int,
-                 now: float) -> RequestEvent:
+def from_parts(path: str, operation: Operation, remote_address: str, role_hint: object, route: Route | None,
+               entry: TokenEntry | None, outcome: str, status: int, now: float) -> RequestEvent:
+    """`role_hint`: a failed login's `role` field (a role *name* for k8s/jwt; never role_id or secret_id)."""
     meta = entry.meta if entry is not None and entry.meta else {}
     role = ""
     if entry is not None:
         role = meta.get("role") or meta.get("role_name") or entry.role
-    elif outcome == "auth_failed" and isinstance(api.data.get("role"), str):
-        role = api.data["role"]  # a login's role *name* (k8s/jwt); never role_id or secret_id
+    elif isinstance(role_hint, str):
+        role = role_hint
     return RequestEvent(
-        time=now, path=api.path.lstrip("/"), operation=api.operation.value, outcome=outcome, status=status,
+        time=now, path=path.lstrip("/"), operation=operation.value, outcome=outcome, status=status,
         accessor=entry.accessor if entry is not None else "",
         display_name=entry.display_name if entry is not None else "",
         policies=tuple(entry.policies) if entry is not None else (),
         entity_id=entry.entity_id if entry is not None else "",
         k8s_service_account=meta.get("service_account_name", ""),
-        k8s_namespace=meta.get("service_account_namespace", ""), role=role, remote_address=api.remote_addr,
+        k8s_namespace=meta.get("service_account_namespace", ""), role=role, remote_address=remote_address,
         mount=route.prefix if route is not None else "", mount_type=route.entry.type if route is not None else "",
         mount_kind=route.entry.kind if route is not None else "")
+
+
+def from_request(api: ApiRequest, route: Route | None, entry: TokenEntry | None, outcome: str, status: int,
+                 now: float) -> RequestEvent:
+    hint = api.data.get("role") if outcome == "auth_failed" else None
+    return from_parts(api.path, api.operation, api.remote_addr, hint, route, entry, outcome, status, now)

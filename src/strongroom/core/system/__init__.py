@@ -21,10 +21,11 @@ from strongroom.sdk.framework import Backend, BackendConfig
 if TYPE_CHECKING:
     from strongroom.core.core import Core
 
-# as Vault's system backend: these need `sudo` on top of the capability
-ROOT_PATHS = ("rotate", "rotate/*", "seal", "step-down", "auth/*", "leases/revoke-prefix/*",
-              "leases/revoke-force/*", "leases/lookup/*", "revoke-prefix/*", "revoke-force/*", "audit", "audit/*",
-              "raw", "raw/*", "config/*", "generate-root-token/*", "rekey/*", "generate-root/*")
+# as Vault's system backend: these need `sudo` on top of the capability. The share-based sys/rotate/root/* and
+# sys/generate-root-token/* do not (as OpenBao: the quorum of key shares is the real guard).
+ROOT_PATHS = ("rotate", "rotate/keyring", "rotate/keyring/config", "seal", "step-down", "auth/*",
+              "leases/revoke-prefix/*", "leases/revoke-force/*", "leases/lookup/*", "revoke-prefix/*", "revoke-force/*",
+              "audit", "audit/*", "raw", "raw/*", "config/*", "rekey/*", "generate-root/*")
 
 
 def build(core: Core, config: BackendConfig) -> Backend:

@@ -72,6 +72,17 @@ def paths(store: DatabaseStore) -> list[Path]:
             raise InvalidRequest(f"no database connection named {d.get('name')!r}")
         await store.close_plugin(d.get("name"))
 
+    async def reload(req: Request, d: FieldData) -> Response:
+        """Reconnects every connection that uses the plugin."""
+        assert req.storage is not None
+        plugin_name, reloaded = d.get("plugin_name"), []
+        for name in await req.storage.list("config/"):
+            cfg = await store.config(req.storage, name)
+            if cfg is not None and cfg.plugin_name == plugin_name:
+                await store.close_plugin(name)
+                reloaded.append(name)
+        return Response(data={"connections": reloaded, "count": len(reloaded)})
+
     async def rotate_root(req: Request, d: FieldData) -> None:
         assert req.storage is not None
         await ops.rotate_root(store, req.storage, d.get("name"))
@@ -84,6 +95,8 @@ def paths(store: DatabaseStore) -> list[Path]:
              fields=FIELDS, existence_check=exists, help_synopsis="Configure a database connection."),
         Path(f"reset/{generic_name('name')}", {Op.UPDATE: reset}, fields=name_only,
              help_synopsis="Close and reopen a connection's pool."),
+        Path(r"reload/(?P<plugin_name>[\w.-]+)", {Op.UPDATE: reload},
+             fields={"plugin_name": FIELDS["plugin_name"]}, help_synopsis="Reconnect every connection of a plugin."),
         Path(f"rotate-root/{generic_name('name')}", {Op.UPDATE: rotate_root}, fields=name_only,
              help_synopsis="Rotate the root credential (the new password is known only to Strongroom)."),
     ]

@@ -50,15 +50,22 @@ class DbConfig:
         return any(re.fullmatch(".*".join(map(re.escape, pat.split("*"))), role) for pat in self.allowed_roles)
 
     def public(self) -> dict[str, Any]:
-        details: dict[str, Any] = {"connection_url": self.connection_url, "username": self.username,
-                                   "max_open_connections": self.max_open_connections,
-                                   "max_idle_connections": self.max_idle_connections,
-                                   "max_connection_lifetime": f"{self.max_connection_lifetime}s"}
+        """GET config/:name as OpenBao shows it: connection details without the password, defaults omitted."""
+        details: dict[str, Any] = {"connection_url": self.connection_url, "username": self.username}
+        if self.max_open_connections != 4:
+            details["max_open_connections"] = self.max_open_connections
+        if self.max_idle_connections:
+            details["max_idle_connections"] = self.max_idle_connections
+        if self.max_connection_lifetime:
+            details["max_connection_lifetime"] = f"{self.max_connection_lifetime}s"
+        if self.username_template:
+            details["username_template"] = self.username_template
+        if self.disable_escaping:
+            details["disable_escaping"] = True
         return {"plugin_name": self.plugin_name, "plugin_version": self.plugin_version,
                 "connection_details": details, "allowed_roles": self.allowed_roles,
                 "root_credentials_rotate_statements": self.root_rotation_statements,
-                "password_policy": self.password_policy, "verify_connection": self.verify_connection,
-                "username_template": self.username_template}
+                "password_policy": self.password_policy}
 
     def secrets(self) -> tuple[str, ...]:
         return (self.password, self.connection_url if "{{password}}" not in self.connection_url else "")
@@ -80,6 +87,8 @@ class Role:
     def public(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("name")
+        if not d["credential_config"]:
+            d.pop("credential_config")  # OpenBao omits it when unset
         return d
 
 

@@ -161,10 +161,8 @@ class ExternalSecretReconciler:
         existing = self.secrets.get(tkey)
         creation = d.policy(es, "creationPolicy", "Owner")
         srv = d.synced_resource_version(es)
-        if creation == "None" or (creation == "Merge" and existing is None):
-            valid = True  # nothing to repair (Merge without a Secret reports SecretMissing)
-        else:
-            valid = d.is_valid(existing)
+        # nothing to repair with creationPolicy None, or Merge without a Secret (that reports SecretMissing)
+        valid = creation == "None" or (creation == "Merge" and existing is None) or d.is_valid(existing)
         due, after = self._refresh_due(key, es, srv, valid)
         log.debug("%s: refresh due=%s valid=%s secret=%s", key, due, valid, existing is not None)
         if not due:

@@ -147,6 +147,55 @@ def _encode(s: str) -> bytes:
     return s.encode("utf-8", "surrogateescape")
 
 
+def _put(out: Rendered, dest: str, key: str, value: str) -> None:
+    if dest == "data":
+        out.data[key] = _encode(value)
+    else:
+        getattr(out, dest)[key] = value
+
+
+def _yaml_map(text: str, where: str) -> dict[Any, Any]:
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        raise SyncError(f"{where} did not render to a YAML map") from None
+    if not isinstance(doc, dict):
+        raise SyncError(f"{where} did not render to a YAML map")
+    return doc
+
+
+def _template_from(i: int, tf: dict[str, Any], ctx: dict[str, str],
+                   sources: dict[tuple[str, str], dict[str, str]], out: Rendered) -> bool:
+    """One templateFrom entry into `out`; True when it wrote data (so mergePolicy applies)."""
+    where = f"spec.target.template.templateFrom[{i}]"
+    dest = str(tf.get("target") or "Data").lower()
+    if dest not in ("data", "labels", "annotations"):
+        raise SyncError(f"{where}.target must be Data, Labels or Annotations")
+    if tf.get("literal") is not None:
+        rendered = _execute(_template(str(tf["literal"]), f"{where}.literal"), ctx)
+        for k, v in _yaml_map(rendered, f"{where}.literal").items():
+            _put(out, dest, str(k), str(v))
+        return dest == "data"
+    kind = "configMap" if tf.get("configMap") else "secret" if tf.get("secret") else ""
+    if not kind:
+        raise SyncError(f"{where} needs configMap, secret or literal")
+    src = tf[kind]
+    values = sources.get((kind, str(src.get("name", ""))))
+    if values is None:
+        raise SyncError(f'{where}: {kind} "{src.get("name", "")}" not found')
+    for item in src.get("items") or []:
+        key = str(item.get("key", ""))
+        if key not in values:
+            raise SyncError(f'{where}: {kind} "{src.get("name")}" has no key "{key}"')
+        body = _execute(_template(values[key], f"{kind}/{src.get('name')}/{key}"), ctx)
+        if item.get("templateAs") == "KeysAndValues":
+            for k, v in _yaml_map(body, f"{where}: {key}").items():
+                _put(out, dest, str(k), str(v))
+        else:
+            _put(out, dest, key, body)
+    return dest == "data"
+
+
 def render(es: dict[str, Any], provider: dict[str, bytes], sources: dict[tuple[str, str], dict[str, str]]
            ) -> Rendered:
     """Apply `spec.target.template` (engine v2) to the provider data. `sources` holds the templateFrom
@@ -161,47 +210,9 @@ def render(es: dict[str, Any], provider: dict[str, bytes], sources: dict[tuple[s
     meta = tpl.get("metadata") or {}
     out = Rendered({}, str(tpl.get("type") or "Opaque"), dict(meta.get("labels") or {}),
                    dict(meta.get("annotations") or {}))
-    targets: dict[str, dict[str, Any]] = {"data": out.data, "labels": out.labels, "annotations": out.annotations}
     templated = False
     for i, tf in enumerate(tpl.get("templateFrom") or []):
-        where = f"spec.target.template.templateFrom[{i}]"
-        dest_name = str(tf.get("target") or "Data").lower()
-        dest = targets.get(dest_name)
-        if dest is None:
-            raise SyncError(f"{where}.target must be Data, Labels or Annotations")
-        templated = templated or dest_name == "data"
-        if tf.get("literal") is not None:
-            rendered = _execute(_template(str(tf["literal"]), f"{where}.literal"), ctx)
-            try:
-                doc = yaml.safe_load(rendered) or {}
-            except yaml.YAMLError:
-                raise SyncError(f"{where}.literal did not render to a YAML map") from None
-            if not isinstance(doc, dict):
-                raise SyncError(f"{where}.literal did not render to a YAML map")
-            for k, v in doc.items():
-                dest[str(k)] = _encode(str(v)) if dest is out.data else str(v)
-            continue
-        kind = "configMap" if tf.get("configMap") else "secret" if tf.get("secret") else ""
-        if not kind:
-            raise SyncError(f"{where} needs configMap, secret or literal")
-        src = tf[kind]
-        values = sources.get((kind, str(src.get("name", ""))))
-        if values is None:
-            raise SyncError(f'{where}: {kind} "{src.get("name", "")}" not found')
-        for item in src.get("items") or []:
-            key = str(item.get("key", ""))
-            if key not in values:
-                raise SyncError(f'{where}: {kind} "{src.get("name")}" has no key "{key}"')
-            body = _execute(_template(values[key], f"{kind}/{src.get('name')}/{key}"), ctx)
-            if item.get("templateAs") == "KeysAndValues":
-                try:
-                    doc = yaml.safe_load(body) or {}
-                except yaml.YAMLError:
-                    raise SyncError(f"{where}: {key} did not render to a YAML map") from None
-                for k, v in (doc.items() if isinstance(doc, dict) else []):
-                    dest[str(k)] = _encode(str(v)) if dest is out.data else str(v)
-            else:
-                dest[key] = _encode(body) if dest is out.data else body
+        templated = _template_from(i, tf, ctx, sources, out) or templated
     for key, src_text in (tpl.get("data") or {}).items():
         templated = True
         out.data[key] = _encode(_execute(_template(str(src_text), f"spec.target.template.data.{key}"), ctx))
