@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import pytest
 from click.testing import CliRunner
@@ -204,3 +205,24 @@ def test_exec_once_passes_exit_code(env: Env) -> None:
 def test_exec_bad_env_secret_spec(env: Env) -> None:
     out = agent("exec", *approle_flags(env), "--env-secret", "PW=secret/data/app", "--", "true")
     assert out.returncode != 0 and "NAME=PATH#KEY" in out.stderr
+
+
+@pytest.mark.bao
+def test_against_openbao(bao_server, tmp_path) -> None:
+    """The agent speaks the Vault API: it renders from a real OpenBao server too (AppRole login, KV v2)."""
+    import hvac
+
+    c = hvac.Client(url=bao_server.addr, token=bao_server.root_token)
+    c.secrets.kv.v2.create_or_update_secret("app", secret={"password": "bao-secret"}, mount_point="secret")
+    mount = f"ar-{uuid.uuid4().hex[:6]}"
+    c.sys.enable_auth_method("approle", path=mount)
+    c.sys.create_or_update_policy("agent", 'path "secret/data/app" { capabilities = ["read"] }')
+    c.auth.approle.create_or_update_approle("agent", token_policies=["agent"], mount_point=mount)
+    (tmp_path / "rid").write_text(c.auth.approle.read_role_id("agent", mount_point=mount)["data"]["role_id"])
+    (tmp_path / "sid").write_text(c.auth.approle.generate_secret_id("agent", mount_point=mount)["data"]["secret_id"])
+    out = agent("run", "--once", "--address", bao_server.addr, "--auth-method", "approle", "--auth-mount", mount,
+                "--role-id-file", str(tmp_path / "rid"), "--secret-id-file", str(tmp_path / "sid"),
+                "--secret", f"{tmp_path}/o=secret/data/app", "--revoke-on-exit", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(read(tmp_path / "o")) == {"password": "bao-secret"}
+    assert json.loads(out.stdout)["token_revoked"] is True

@@ -171,3 +171,38 @@ def test_invalid_store_and_missing_store(fake: FakeKube) -> None:
             await op.stop()
 
     _run(scenario())
+
+
+def test_cluster_external_secret_stamps_selected_namespaces(fake: FakeKube) -> None:
+    async def scenario() -> None:
+        op = await start(fake)
+        try:
+            for name, labels in (("t1", {"team": "a"}), ("t2", {"team": "a"}), ("t3", {"team": "b"})):
+                fake.put("namespaces", {"metadata": {"name": name, "labels": labels}})
+            fake.put("externalsecrets", es_obj("shared", "t2"), group=ESO)  # someone else's: never touched
+            fake.put("clustersecretstores", store_obj("cs", kind="ClusterSecretStore",
+                                                      provider={"fake": {"data": DATA}}), group=ESO)
+            ces = {"apiVersion": f"{ESO}/v1", "kind": "ClusterExternalSecret", "metadata": {"name": "shared"},
+                   "spec": {"namespaceSelectors": [{"matchLabels": {"team": "a"}}], "refreshTime": "200ms",
+                            "externalSecretMetadata": {"labels": {"from": "ces"}},
+                            "externalSecretSpec": {"secretStoreRef": {"name": "cs", "kind": "ClusterSecretStore"},
+                                                   "data": [{"secretKey": "a", "remoteRef": {"key": "/a"}}]}}}
+            fake.put("clusterexternalsecrets", ces, group=ESO)
+            secret = await eventually(lambda: fake.get("secrets", "shared", "t1"), what="Secret in t1")
+            assert unb64(secret["data"]["a"]) == "one"
+            status = await eventually(lambda: (fake.get("clusterexternalsecrets", "shared", group=ESO) or {}).get(
+                "status"), what="CES status")
+            assert status["provisionedNamespaces"] == ["t1"]
+            assert status["failedNamespaces"] == [{"namespace": "t2",
+                                                   "reason": "external secret already exists in namespace"}]
+            assert fake.get("externalsecrets", "shared", "t1", group=ESO)["metadata"]["labels"] == {"from": "ces"}
+            assert fake.get("externalsecrets", "shared", "t3", group=ESO) is None
+            ns = fake.get("namespaces", "t1")
+            ns["metadata"]["labels"] = {"team": "c"}
+            fake.store.update(fake.resource("namespaces"), "", "t1", ns, "kubectl")
+            await eventually(lambda: fake.get("externalsecrets", "shared", "t1", group=ESO) is None,
+                             what="removed from a namespace that stopped matching")
+        finally:
+            await op.stop()
+
+    _run(scenario())

@@ -124,8 +124,8 @@ def test_annotated_pod_gets_init_sidecar_and_memory_volume(hook: Webhook) -> Non
     assert vols["strongroom-agent-cache"]["emptyDir"] == {"medium": "Memory"}
     init = m["spec"]["initContainers"][0]
     side = m["spec"]["containers"][-1]
-    assert init["name"] == "strongroom-agent-init" and "--once" in init["args"] and init["image"] == "sr:test"
-    assert side["name"] == "strongroom-agent" and "--once" not in side["args"]
+    assert init["name"] == "strongroom-agent-init" and "--once" in init["command"] and init["image"] == "sr:test"
+    assert side["name"] == "strongroom-agent" and "--once" not in side["command"]
     app = m["spec"]["containers"][0]
     assert {"name": "strongroom-secrets", "mountPath": "/strongroom/secrets", "readOnly": True} in \
         app["volumeMounts"]

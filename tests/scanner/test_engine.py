@@ -123,3 +123,36 @@ def test_hyperscan_and_ahocorasick_prefilters_agree(tmp_path) -> None:
             assert S.scan_text(text, path.name) == slow.scan_text(text, path.name), path
     text = "ünïcode " + AWS + " password: Zq8v!nR2kd7W"  # non-ASCII text takes the fallback path
     assert S.scan_text(text, "x.yaml") == slow.scan_text(text, "x.yaml") != []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=80),
+            st.sampled_from(
+                [
+                    "kind: Secret",
+                    "data:",
+                    "  password: ",
+                    "-----BEGIN PRIVATE KEY-----",
+                    "---",
+                    "kind: SealedSecret",
+                    "client-key-data: ",
+                    '"auth": "',
+                    "postgres://a:",
+                    "ghp_",
+                    "eyJ",
+                    "password = '",
+                    "\x00",
+                    "İ",
+                ]
+            ),
+        ),
+        max_size=30,
+    )
+)
+def test_arbitrary_text_never_crashes(parts: list[str]) -> None:
+    text = "".join(parts)
+    for f in S.scan_text(text, "fuzz.yaml"):
+        assert 1 <= f.line <= f.end_line <= text.count("\n") + 1

@@ -123,8 +123,11 @@ class Pipeline:
         entry = await self.core.tokens.lookup(token)
         if entry is None or entry.num_uses < 0:
             raise PermissionDenied("permission denied")
-        if entry.bound_cidrs and remote_addr:
-            addr = ipaddress.ip_address(remote_addr)
+        if entry.bound_cidrs:
+            try:
+                addr = ipaddress.ip_address(remote_addr)
+            except ValueError:  # no IP address (e.g. a unix socket): a bound token cannot be used from it
+                raise PermissionDenied("permission denied") from None
             if not any(addr in ipaddress.ip_network(c, strict=False) for c in entry.bound_cidrs):
                 raise PermissionDenied("permission denied")
         return entry
@@ -165,21 +168,24 @@ class Pipeline:
                 await audit.record(request_entry(api, route, entry, error=exc.message))
                 await audit.record(response_entry(api, route, entry, None, error=exc.message))
             raise
-        if audit.enabled:
-            await audit.record(request_entry(api, route, entry))
         try:
-            result = await self._serve(api, path, req, route, ctx, entry)
-        except StrongroomError as exc:
-            core.anomaly.observe_request(api, route, entry, "error", exc)
             if audit.enabled:
-                await audit.record(response_entry(api, route, entry, None, error=exc.message))
-            raise
-        if audit.enabled:
-            await audit.record(response_entry(api, route, entry, result))
-        core.anomaly.observe_request(api, route, entry, "ok")
-        if last_use and entry is not None:
-            await core.tokens.revoke_tree(entry)
-        return result
+                await audit.record(request_entry(api, route, entry))
+            try:
+                result = await self._serve(api, path, req, route, ctx, entry)
+            except Exception as exc:  # every failure gets its response entry; the message never holds secrets
+                core.anomaly.observe_request(api, route, entry, "error", exc)
+                if audit.enabled:
+                    message = exc.message if isinstance(exc, StrongroomError) else "internal error"
+                    await audit.record(response_entry(api, route, entry, None, error=message))
+                raise
+            if audit.enabled:
+                await audit.record(response_entry(api, route, entry, result))
+            core.anomaly.observe_request(api, route, entry, "ok")
+            return result
+        finally:
+            if last_use and entry is not None:  # the token's last permitted use, whatever the outcome
+                await core.tokens.revoke_tree(entry)
 
     async def _serve(self, api: ApiRequest, path: str, req: Request, route: Route, ctx: CallerContext,
                      entry: TokenEntry | None) -> ApiResult:

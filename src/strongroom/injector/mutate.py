@@ -6,7 +6,7 @@ Annotations (prefix `strongroom.io/`), modelled on Vault's injector:
   role: <name>                              Kubernetes auth role (required)
   agent-inject-secret-<file>: <path>        write the secret at <path> to <volume>/<file> (JSON of its data)
   agent-inject-template-<file>: <template>  ...rendered with this template instead
-  agent-inject-perms-<file>: "0440"         file mode (default 0400... the app user reads it)
+  agent-inject-perms-<file>: "0440"         file mode (default 0644 as Vault: the volume is pod-private)
   agent-pre-populate: "false"               no init container
   agent-pre-populate-only: "true"           no sidecar (secrets rendered once)
   auth-path: <mount>                        Kubernetes auth mount (default: kubernetes)
@@ -36,7 +36,7 @@ class InjectError(ValueError):
 
 @dataclass
 class InjectorConfig:
-    agent_image: str = "ghcr.io/strongroom/strongroom:latest"
+    agent_image: str = "strongroom/strongroom:0.1.0"
     store_address: str = "https://strongroom.strongroom.svc:8200"
     auth_mount: str = "kubernetes"
     ca_cert_path: str = ""  # inside the agent container, e.g. from a ConfigMap the injector also mounts
@@ -88,7 +88,7 @@ def _templates(ann: dict[str, str], vol: str) -> list[dict[str, Any]]:
             contents = whole_secret(spec["agent-inject-secret-"])
         else:
             raise InjectError(f"annotation {PREFIX}agent-inject-secret-{name} needs a secret path")
-        perms = ann.get(f"{PREFIX}agent-inject-perms-{name}", "0400")
+        perms = ann.get(f"{PREFIX}agent-inject-perms-{name}", "0644")
         if not re.fullmatch(r"0?[0-7]{3}", perms):
             raise InjectError(f"annotation {PREFIX}agent-inject-perms-{name} must be an octal mode like 0440")
         out.append({"destination": f"{vol}/{name}", "contents": contents, "perms": perms})
@@ -103,15 +103,15 @@ def _agent_container(name: str, cfg: InjectorConfig, image: str, agent_cfg: dict
               {"name": CACHE_VOLUME, "mountPath": "/strongroom/cache"}]
     if sa_mount:
         mounts.append({**sa_mount, "readOnly": True})
-    args = ["agent", "run", "--log-format", "json"] + (["--once"] if once else [])
+    command = ["strongroom", "agent", "run", "--log-format", "json"] + (["--once"] if once else [])
     return {
-        "name": name, "image": image, "args": args,
+        "name": name, "image": image, "command": command,
         "env": [{"name": "STRONGROOM_AGENT_CONFIG", "value": json.dumps({**agent_cfg, "once": once},
                                                                       sort_keys=True)}],
         "volumeMounts": mounts,
         "resources": {"requests": {"cpu": cfg.cpu_request, "memory": cfg.mem_request},
                       "limits": {"memory": cfg.mem_limit}},
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 100, "runAsGroup": 1000,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
                             "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
     }

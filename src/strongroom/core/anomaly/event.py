@@ -45,7 +45,7 @@ class RequestEvent:
             return f"k8s:{self.k8s_namespace}/{self.k8s_service_account}"
         if self.role:
             return f"role:{self.display_name}/{self.role}"
-        if self.display_name and self.display_name not in ("token", "root", ""):
+        if self.display_name and self.display_name not in ("token", "token-token", "root", ""):  # generic names
             return f"name:{self.display_name}"
         if self.accessor:
             return f"accessor:{self.accessor}"

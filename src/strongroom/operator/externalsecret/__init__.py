@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from strongroom.operator.externalsecret import cluster
 from strongroom.operator.externalsecret.controller import ExternalSecretReconciler, build_controller
 from strongroom.operator.externalsecret.stores import StoreManager, StoreReconciler
 from strongroom.operator.kube import kinds
@@ -22,6 +23,7 @@ from strongroom.operator.runtime import Controller, Runtime
 class ExternalSecretConfig:
     watch_namespace: str | None = None  # None: all namespaces
     workers: int = 4
+    cluster_external_secrets: bool = True  # needs cluster-wide watch (ignored with watch_namespace)
 
 
 @dataclass
@@ -45,6 +47,9 @@ def install(runtime: Runtime, config: ExternalSecretConfig | None = None) -> Ext
     reconciler = ExternalSecretReconciler(runtime.kube, es, secrets, stores)
     stores.on_change = reconciler.on_provider_change
     controller = runtime.add_controller(build_controller(reconciler, workers=config.workers))
+    if config.cluster_external_secrets and ns is None:
+        runtime.add_controller(cluster.build(runtime.kube, runtime.informer(cluster.CLUSTER_EXTERNAL_SECRET),
+                                             runtime.informer(kinds.NAMESPACE), es))
     for kind, informer in (("SecretStore", stores.stores), ("ClusterSecretStore", stores.cluster_stores)):
         runtime.add_controller(Controller(kind.lower(), StoreReconciler(stores, kind), informer, workers=1))
 

@@ -1,0 +1,94 @@
+"""Every `strongroom` command and subcommand answers --help, and docs/cli.md matches the command tree.
+
+The tree is walked (not listed by hand), so commands added later are covered without editing this file. The walk
+and the Markdown rendering are shared with scripts/gen-cli-docs, which this module loads from its file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.machinery
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+GEN_CLI_DOCS = REPO / "scripts" / "gen-cli-docs"
+
+
+def _load_generator() -> ModuleType:
+    loader = importlib.machinery.SourceFileLoader("strongroom_gen_cli_docs", str(GEN_CLI_DOCS))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[loader.name] = module  # dataclasses look the module up while the class body runs
+    loader.exec_module(module)
+    return module
+
+
+gen = _load_generator()
+NODES = list(gen.walk())
+TOP_LEVEL = [node.path[1] for node in NODES if len(node.path) == 2]
+
+
+def test_tree_has_commands() -> None:
+    # Guards the parametrisation below: an empty walk would silently test nothing.
+    assert len(TOP_LEVEL) >= 1, "the strongroom group lists no commands"
+    assert NODES[0].path == ("strongroom",)
+
+
+@pytest.mark.parametrize("node", NODES, ids=[node.name for node in NODES])
+def test_help(node: Any) -> None:
+    assert node.error is None, f"`{node.name}` cannot be loaded: {node.error}"
+    result = CliRunner().invoke(gen.root_command(), [*node.path[1:], "--help"], prog_name="strongroom")
+    output = result.output
+    assert result.exit_code == 0, f"`{node.name} --help` exited {result.exit_code}:\n{output}\n{result.exception!r}"
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in output, output
+    assert output.lstrip().startswith(f"Usage: {node.name}"), f"`{node.name} --help` has no usage line:\n{output}"
+    # A description: a non-empty line between the usage line(s) and the first section (Options:, Commands:).
+    body = output.split("\n\n", 1)[1] if "\n\n" in output else ""
+    description = body.split("\nOptions:", 1)[0].split("\nCommands:", 1)[0]
+    assert description.strip() and not description.lstrip().startswith(("Options:", "Commands:")), (
+        f"`{node.name} --help` has no description line (add a docstring or help=):\n{output}"
+    )
+
+
+def _entry_point() -> Path:
+    script = Path(sys.executable).parent / "strongroom"
+    if not script.exists():
+        pytest.skip(f"no installed `strongroom` entry point next to {sys.executable}")
+    return script
+
+
+@pytest.mark.parametrize("args", [[], *([name] for name in TOP_LEVEL)], ids=["strongroom", *TOP_LEVEL])
+def test_entry_point_help(args: list[str]) -> None:
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
+    proc = subprocess.run(
+        [str(_entry_point()), *args, "--help"], capture_output=True, text=True, timeout=120, env=env,
+        cwd=REPO, check=False,
+    )
+    command = " ".join(["strongroom", *args])
+    assert proc.returncode == 0, f"`{command} --help` exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    assert proc.stdout.startswith(f"Usage: {command}"), proc.stdout
+
+
+def test_cli_reference_is_up_to_date() -> None:
+    broken = [f"`{node.name}`: {node.error}" for node in NODES if node.error]
+    if broken:
+        pytest.fail("cannot render docs/cli.md while commands fail to load: " + "; ".join(broken))
+    expected = gen.render(NODES)
+    current = gen.OUTPUT.read_text(encoding="utf-8") if gen.OUTPUT.exists() else ""
+    if current != expected:
+        diff = "".join(list(difflib.unified_diff(
+            current.splitlines(keepends=True), expected.splitlines(keepends=True), "docs/cli.md", "generated",
+        ))[:80])
+        pytest.fail(f"docs/cli.md is out of date with the command tree: run scripts/gen-cli-docs\n{diff}")
