@@ -92,3 +92,25 @@ def test_cli_reference_is_up_to_date() -> None:
             current.splitlines(keepends=True), expected.splitlines(keepends=True), "docs/cli.md", "generated",
         ))[:80])
         pytest.fail(f"docs/cli.md is out of date with the command tree: run scripts/gen-cli-docs\n{diff}")
+
+
+def test_walk_reports_a_command_that_fails_to_load() -> None:
+    # The walk must turn a broken lazy import into one failing entry, not crash collection of the whole file.
+    import click
+
+    class Broken(click.Group):
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return ["good", "missing", "secret"]
+
+        def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+            if name == "missing":
+                raise ModuleNotFoundError("No module named 'strongroom.cli.missing'")
+            return click.Command(name, help="Does a thing.", hidden=name == "secret")
+
+    nodes = list(gen.walk(Broken("strongroom", help="Root.")))
+    assert [(node.name, node.error is None) for node in nodes] == [
+        ("strongroom", True), ("strongroom good", True), ("strongroom missing", False),
+    ]
+    assert "strongroom.cli.missing" in (nodes[2].error or "")
+    with pytest.raises(RuntimeError, match="strongroom missing"):
+        gen.render(nodes)

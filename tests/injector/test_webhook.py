@@ -129,13 +129,17 @@ def test_annotated_pod_gets_init_sidecar_and_memory_volume(hook: Webhook) -> Non
     app = m["spec"]["containers"][0]
     assert {"name": "strongroom-secrets", "mountPath": "/strongroom/secrets", "readOnly": True} in \
         app["volumeMounts"]
-    assert "strongroom-agent-cache" not in json.dumps(app)  # the app never sees the agent's cache
+    assert "strongroom-agent-cache" not in json.dumps(app)  # the app never sees the agent's cache or token
+    assert "strongroom-token" not in json.dumps(app)
+    assert vols["strongroom-token"]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"] == 3600
     for c in (init, side):
-        assert any(vm["mountPath"] == SA_MOUNT["mountPath"] for vm in c["volumeMounts"])
+        assert {"name": "strongroom-token", "mountPath": "/var/run/secrets/strongroom", "readOnly": True} in \
+            c["volumeMounts"]
         sc = c["securityContext"]
         assert sc["runAsNonRoot"] and not sc["allowPrivilegeEscalation"] and sc["capabilities"]["drop"] == ["ALL"]
         cfg = json.loads(c["env"][0]["value"])
-        assert cfg["auth"] == {"method": "kubernetes", "role": "web", "mount": "kubernetes"}
+        assert cfg["auth"] == {"method": "kubernetes", "role": "web", "mount": "kubernetes",
+                               "jwt_path": "/var/run/secrets/strongroom/token"}
         assert cfg["address"] == "https://store:8200" and cfg["cache_dir"] == "/strongroom/cache"
         dests = {t["destination"]: t for t in cfg["templates"]}
         assert dests["/strongroom/secrets/config.env"]["perms"] == "0440"

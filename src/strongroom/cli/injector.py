@@ -15,7 +15,7 @@ from strongroom.injector.mutate import InjectError, InjectorConfig, patch_for
 def _cfg(kw: dict[str, Any]) -> InjectorConfig:
     return InjectorConfig(agent_image=kw["agent_image"], store_address=kw["store_address"],
                           auth_mount=kw["auth_mount"], ca_cert_path=kw["agent_ca_cert"] or "",
-                          poll_interval=kw["poll_interval"])
+                          poll_interval=kw["poll_interval"], audience=kw["audience"] or "")
 
 
 def _common(f: Any) -> Any:
@@ -27,6 +27,7 @@ def _common(f: Any) -> Any:
         click.option("--auth-mount", default="kubernetes", show_default=True,
                      help="Default Kubernetes auth mount (annotation strongroom.io/auth-path overrides)."),
         click.option("--agent-ca-cert", help="Path of the store's CA bundle inside agent containers."),
+        click.option("--audience", help="Audience of the agents' projected service-account tokens."),
         click.option("--poll-interval", type=float, default=60.0, show_default=True,
                      help="Agents re-read static secrets this often (seconds)."),
     ]):

@@ -10,6 +10,7 @@ Annotations (prefix `strongroom.io/`), modelled on Vault's injector:
   agent-pre-populate: "false"               no init container
   agent-pre-populate-only: "true"           no sidecar (secrets rendered once)
   auth-path: <mount>                        Kubernetes auth mount (default: kubernetes)
+  auth-audience: <aud>                      audience of the agent's projected token (role's `audience`)
   secret-volume-path: <dir>                 where app containers see the files (default /strongroom/secrets)
   agent-inject-containers: a,b              only these containers get the volume (default: all)
   agent-image: <image>                      override the agent image
@@ -26,7 +27,8 @@ from typing import Any
 PREFIX = "strongroom.io/"
 VOLUME = "strongroom-secrets"
 CACHE_VOLUME = "strongroom-agent-cache"
-SA_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+TOKEN_VOLUME = "strongroom-token"
+TOKEN_DIR = "/var/run/secrets/strongroom"
 _FILE_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
@@ -45,6 +47,7 @@ class InjectorConfig:
     mem_request: str = "64Mi"
     mem_limit: str = "128Mi"
     poll_interval: float = 60.0
+    audience: str = ""  # audience of the projected token the agent logs in with ("" = the API server's)
 
 
 def _esc(key: str) -> str:
@@ -97,12 +100,11 @@ def _templates(ann: dict[str, str], vol: str) -> list[dict[str, Any]]:
     return out
 
 
-def _agent_container(name: str, cfg: InjectorConfig, image: str, agent_cfg: dict[str, Any], once: bool,
-                     sa_mount: dict[str, Any] | None) -> dict[str, Any]:
+def _agent_container(name: str, cfg: InjectorConfig, image: str, agent_cfg: dict[str, Any], once: bool
+                     ) -> dict[str, Any]:
     mounts = [{"name": VOLUME, "mountPath": "/strongroom/secrets"},
-              {"name": CACHE_VOLUME, "mountPath": "/strongroom/cache"}]
-    if sa_mount:
-        mounts.append({**sa_mount, "readOnly": True})
+              {"name": CACHE_VOLUME, "mountPath": "/strongroom/cache"},
+              {"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": True}]
     command = ["strongroom", "agent", "run", "--log-format", "json"] + (["--once"] if once else [])
     return {
         "name": name, "image": image, "command": command,
@@ -142,19 +144,23 @@ def patch_for(pod: dict[str, Any], cfg: InjectorConfig) -> list[dict[str, Any]]:
     templates = _templates(ann, "/strongroom/secrets")
     agent_cfg: dict[str, Any] = {
         "address": cfg.store_address, "cache_dir": "/strongroom/cache", "poll_interval": cfg.poll_interval,
-        "auth": {"method": "kubernetes", "role": role, "mount": ann.get(PREFIX + "auth-path", cfg.auth_mount)
-                 .removeprefix("auth/")},
+        "auth": {"method": "kubernetes", "role": role, "jwt_path": f"{TOKEN_DIR}/token",
+                 "mount": ann.get(PREFIX + "auth-path", cfg.auth_mount).removeprefix("auth/")},
         "templates": templates}
     if cfg.ca_cert_path:
         agent_cfg["ca_cert"] = cfg.ca_cert_path
-    sa_mount = next((dict(m) for c in containers for m in c.get("volumeMounts") or []
-                     if m.get("mountPath") == SA_TOKEN_DIR), None)
+    audience = ann.get(PREFIX + "auth-audience", cfg.audience)
+    token_src: dict[str, Any] = {"path": "token", "expirationSeconds": 3600, **({"audience": audience}
+                                                                                if audience else {})}
     image = ann.get(PREFIX + "agent-image", cfg.agent_image)
     ops: list[dict[str, Any]] = []
     if not spec.get("volumes"):
         ops.append({"op": "add", "path": "/spec/volumes", "value": []})
     for v in (VOLUME, CACHE_VOLUME):
         ops.append({"op": "add", "path": "/spec/volumes/-", "value": {"name": v, "emptyDir": {"medium": "Memory"}}})
+    # only the agent gets a token: a short-lived projected one (the app may run with automount disabled)
+    ops.append({"op": "add", "path": "/spec/volumes/-",
+                "value": {"name": TOKEN_VOLUME, "projected": {"sources": [{"serviceAccountToken": token_src}]}}})
     for i, c in enumerate(containers):
         if wanted and c.get("name") not in wanted:
             continue
@@ -167,10 +173,10 @@ def patch_for(pod: dict[str, Any], cfg: InjectorConfig) -> list[dict[str, Any]]:
             ops.append({"op": "add", "path": "/spec/initContainers", "value": []})
         # first, so other init containers can use the secrets
         ops.append({"op": "add", "path": "/spec/initContainers/0",
-                    "value": _agent_container("strongroom-agent-init", cfg, image, agent_cfg, True, sa_mount)})
+                    "value": _agent_container("strongroom-agent-init", cfg, image, agent_cfg, True)})
     if not only_init:
         ops.append({"op": "add", "path": "/spec/containers/-",
-                    "value": _agent_container("strongroom-agent", cfg, image, agent_cfg, False, sa_mount)})
+                    "value": _agent_container("strongroom-agent", cfg, image, agent_cfg, False)})
     if not meta.get("annotations"):
         ops.append({"op": "add", "path": "/metadata/annotations", "value": {}})
     ops.append({"op": "add", "path": f"/metadata/annotations/{_esc(PREFIX + 'agent-inject-status')}",

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from strongroom.client import AsyncClient, ClientConfig, ClientError, Forbidden, NotFoundError
+from strongroom.operator.externalsecret.metrics import PROVIDER_CALLS
 from strongroom.operator.externalsecret.providers import base
 from strongroom.operator.externalsecret.providers.base import (
     NoSecretError,
@@ -121,7 +122,9 @@ class VaultProvider:
             else:
                 raise StoreConfigError(f"unsupported vault auth: {', '.join(sorted(a)) or 'none given'}")
         except ClientError as exc:
+            PROVIDER_CALLS.labels("vault", "Login", "error").inc()
             raise ProviderError(f"vault login failed: HTTP {exc.status}") from None
+        PROVIDER_CALLS.labels("vault", "Login", "success").inc()
         ttl = float(auth.get("lease_duration") or 0)
         self._expires = time.monotonic() + ttl if ttl > 0 else float("inf")
         self._renewable, self._owned_token = bool(auth.get("renewable")), True
@@ -141,13 +144,17 @@ class VaultProvider:
 
     async def _request(self, path: str, method: str = "GET") -> dict[str, Any] | None:
         await self._session()
+        call = "ListSecrets" if method == "LIST" else "GetSecret"
         for attempt in (0, 1):
             try:
                 self.reads += 1
                 bare, _, query = path.partition("?")
                 params = dict(p.split("=", 1) for p in query.split("&")) if query else None
-                return await self.client.request(method, bare, params=params)
+                body = await self.client.request(method, bare, params=params)
+                PROVIDER_CALLS.labels("vault", call, "success").inc()
+                return body
             except NotFoundError:
+                PROVIDER_CALLS.labels("vault", call, "success").inc()
                 return None
             except Forbidden as exc:
                 if attempt == 0 and self._owned_token:  # token revoked/expired under us: log in again once
@@ -156,6 +163,7 @@ class VaultProvider:
                     continue
                 raise ProviderError(f"vault denied {path}: HTTP {exc.status}") from None
             except ClientError as exc:
+                PROVIDER_CALLS.labels("vault", call, "error").inc()
                 raise ProviderError(f"vault error on {path}: HTTP {exc.status}") from None
         return None
 
