@@ -17,9 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-import hvac  # noqa: E402
-
-from tests.harness import BAO, STRONGROOM, strongroom_server  # noqa: E402
+import hvac
+from tests.harness import BAO, STRONGROOM, strongroom_server
 
 TPL = '{{ with secret "secret/data/bench/s%d" }}{{ .Data.data.password }}{{ end }}'
 

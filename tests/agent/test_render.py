@@ -60,6 +60,22 @@ def test_wake_rerenders_immediately(env: Env, running) -> None:
     r.stop()
 
 
+def test_change_notification_rerenders_without_polling(env: Env, running) -> None:
+    from tests.agent.conftest import POLICY
+
+    env.root.sys.create_or_update_policy("agent", POLICY + 'path "sys/events/kv" { capabilities = ["read"] }')
+    env.put("app", {"user": "u", "password": "n1"})
+    out = os.path.join(env.tmp, "app.env")
+    r = running(Agent(env.config(poll_interval=3600, templates=[TemplateConfig(destination=out, contents=TPL)])))
+    wait_for(lambda: os.path.exists(out), what="first render")
+    time.sleep(0.5)  # let the watcher take its starting index
+    env.put("app-other", {"x": "y"})  # a change to a secret we don't render: no re-render
+    env.put("app", {"user": "u", "password": "n2"})
+    wait_for(lambda: "pass=n2" in read(out), what="render after a change notification")
+    assert r.agent.status.notifications >= 1 and r.agent.status.passes == 2
+    r.stop()
+
+
 def test_token_is_renewed(env: Env, running) -> None:
     env.root.auth.approle.create_or_update_approle("agent", token_policies=["agent"], token_ttl="3s",
                                                    token_max_ttl="1h", mount_point=env.mount)
@@ -81,6 +97,19 @@ def test_relogin_when_max_ttl_reached(env: Env, running) -> None:
     wait_for(lambda: r.agent.status.logins >= 2, timeout=20, what="a fresh login at max_ttl")
     env.put("app", {"user": "u", "password": "after-relogin"})
     wait_for(lambda: "after-relogin" in read(out), what="render with the new token")
+    r.stop()
+
+
+def test_revoked_token_leads_to_a_new_login(env: Env, running) -> None:
+    env.put("app", {"user": "u", "password": "before"})
+    out = os.path.join(env.tmp, "app.env")
+    r = running(Agent(env.config(poll_interval=0.2, retry_interval=0.2,
+                                 templates=[TemplateConfig(destination=out, contents=TPL)])))
+    wait_for(lambda: os.path.exists(out), what="first render")
+    env.root.auth.token.revoke_accessor(r.agent.session.accessor)  # an operator revokes the agent's token
+    env.put("app", {"user": "u", "password": "after"})
+    wait_for(lambda: "pass=after" in read(out), what="render after re-login")
+    assert r.agent.status.logins == 2
     r.stop()
 
 

@@ -74,6 +74,7 @@ class AgentConfig:
     exec: ExecConfig = field(default_factory=ExecConfig)
     once: bool = False
     poll_interval: float = 60.0  # static secrets are re-read this often
+    notifications: bool = True  # also long-poll the store's change notifications (sys/events/kv)
     retry_interval: float = 5.0  # while the store is unreachable
     startup_timeout: float = 60.0  # --once: give up (exit 1) after this long without the store or a cache
     cache_dir: str = ""  # persist last fetched secrets here (a tmpfs); empty = memory only

@@ -49,11 +49,13 @@ class Fetcher:
         self.entries: dict[str, Entry] = {}
         self.fallback: dict[str, dict[str, Any]] = cache.load() if cache else {}
         self._fresh: set[str] = set()
+        self.error: BaseException | None = None  # what the last failing `secret` call raised (the template
+        # engine turns function errors into TemplateErrors; the agent needs the cause)
         self.degraded: set[str] = set()  # paths served from the last good value in this pass
         self.renewals = 0
 
     def begin_pass(self) -> None:
-        self._fresh, self.degraded = set(), set()
+        self._fresh, self.degraded, self.error = set(), set(), None
 
     def end_pass(self) -> None:
         if self.cache is not None and self._fresh - self.degraded:
@@ -65,7 +67,25 @@ class Fetcher:
 
     def secret(self, path: str) -> dict[str, Any]:
         """The template function `secret "path"`."""
-        path = str(path).strip("/")
+        try:
+            return self._secret(str(path).strip("/"))
+        except (ClientError, SecretMissing) as exc:
+            self.error = exc
+            raise
+
+    def watches(self, event_path: str) -> bool:
+        """Does a change notification for `mount/key` concern a static secret we rendered? KV v2 reads go to
+        `mount/data/key`."""
+        event_path = event_path.strip("/")
+        for p, e in self.entries.items():
+            if e.lease_id:
+                continue
+            mount, _, rest = p.partition("/")
+            if event_path == p or (rest.startswith("data/") and event_path == f"{mount}/{rest[5:]}"):
+                return True
+        return False
+
+    def _secret(self, path: str) -> dict[str, Any]:
         now = time.monotonic()
         entry = self.entries.get(path)
         if path in self._fresh and entry is not None:

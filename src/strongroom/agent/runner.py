@@ -1,8 +1,10 @@
 """The agent loop: log in, render, then (unless --once) keep the token and leases alive, re-render on change and
 revoke on exit. Synchronous on purpose: one loop, one client, a handful of timers; nothing to gain from asyncio.
 
-Change detection is by polling (`poll_interval`) plus an explicit `wake()` (SIGHUP in the CLI); the server has no
-change-notification endpoint yet. Files are only rewritten when their rendered bytes change.
+Change detection: the store's KV change notifications (long-poll of `sys/events/kv`, paths only) wake the loop
+at once; polling every `poll_interval` remains as the fallback (Vault/OpenBao have no such endpoint, or the policy
+may not grant it) and catches anything missed; `wake()` (SIGHUP in the CLI) re-renders on demand. Files are only
+rewritten when their rendered bytes change.
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ from strongroom.client import Client, ClientConfig, ClientError, Forbidden, Serv
 from strongroom.templating import Template, TemplateError
 
 log = logging.getLogger("strongroom.agent")
+NOTIFY_WAIT = 25  # seconds per long-poll of sys/events/kv
 
 
 class AgentError(Exception):
     """A fatal problem (bad template, missing secret, permission denied). Never carries a secret value."""
+
+
+class PermissionDenied(AgentError):
+    """The store refused a read: the policy denies it, or our token was revoked behind our back."""
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Status:
     lease_renewals: int = 0
     revoked_leases: int = 0
     token_revoked: bool = False
+    notifications: int = 0  # change notifications that triggered a re-render
     child_restarts: int = 0
     child_exit: int | None = None
     errors: list[str] = field(default_factory=list)
@@ -126,10 +134,15 @@ class Agent:
             for t, tpl in self._templates:
                 outputs.append((t.destination, tpl.execute({}).encode(), t.perms))
             env = {k: tpl.execute({}) for k, tpl in self._env_templates.items()}
-        except (TemplateError, SecretMissing) as exc:
-            raise AgentError(str(exc)) from None
-        except Forbidden as exc:
-            raise AgentError(f"permission denied reading {exc.path}") from None
+        except (TemplateError, SecretMissing, ClientError) as exc:
+            cause = self.fetcher.error or exc
+            if isinstance(cause, ServerUnavailable):
+                raise cause from None
+            if isinstance(cause, Forbidden):
+                raise PermissionDenied(f"permission denied reading {cause.path}") from None
+            if isinstance(cause, ClientError):
+                raise AgentError(f"store error reading {cause.path} (HTTP {cause.status})") from None
+            raise AgentError(str(cause)) from None
         self.fetcher.end_pass()
         self.status.passes += 1
         self.status.degraded = bool(self.fetcher.degraded)
@@ -204,10 +217,44 @@ class Agent:
         except AgentError as exc:
             self.status.errors.append(str(exc))
             log.error("%s", exc)
+            if isinstance(exc, PermissionDenied) and self.session is not None and self.session.owned:
+                self.session = None  # maybe our token was revoked: log in again before the next try
             return now + self.cfg.retry_interval
         if changed:
             self._on_change()
         return now + (self.cfg.retry_interval if self.status.degraded else self.cfg.poll_interval)
+
+    def _watch(self) -> None:
+        """Long-polls the store's KV change notifications (`sys/events/kv`) and wakes the loop when a secret we
+        render changed. Stops quietly (polling remains) when the store has no such endpoint or denies it."""
+        c = self.client.config
+        watcher = Client(ClientConfig(address=c.address, token="", namespace=c.namespace, ca_cert=c.ca_cert,
+                                      insecure_skip_verify=c.insecure_skip_verify, timeout=NOTIFY_WAIT + 15))
+        since = -1
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    body = watcher.request("GET", "sys/events/kv", params={"since": since, "wait": NOTIFY_WAIT},
+                                           token=self.client.token) or {}
+                except ServerUnavailable:
+                    self.stop_event.wait(self.cfg.retry_interval)
+                    continue
+                except ClientError as exc:
+                    if exc.status == 403 and self.session is None:
+                        self.stop_event.wait(self.cfg.retry_interval)  # re-login in progress
+                        continue
+                    log.info("no change notifications from the store (HTTP %s); polling every %ss", exc.status,
+                             self.cfg.poll_interval)
+                    return
+                data = body.get("data") or {}
+                events = data.get("events") or []
+                if since >= 0 and (data.get("reset") or any(self.fetcher.watches(str(e.get("path", "")))
+                                                            for e in events)):
+                    self.status.notifications += 1
+                    self.wake()
+                since = int(data.get("index", since))
+        finally:
+            watcher.close()
 
     def _on_change(self) -> None:
         if self.child is None:
@@ -236,6 +283,8 @@ class Agent:
             return 0
         if self.child is not None:
             self.child.start(self._env or {})
+        if not self.cfg.once and self.cfg.notifications:
+            threading.Thread(target=self._watch, name="strongroom-agent-watch", daemon=True).start()
         next_render = time.monotonic() + self.cfg.poll_interval
         code = 0
         while not self.stop_event.is_set():

@@ -19,6 +19,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from strongroom.cli._seal_reencrypt import build_key_wrapper, key_wrap_options
 from strongroom.operator.kube import Kube, KubeError, load_config
 from strongroom.sealing import DEFAULT_KEY_BITS, DEFAULT_KEY_PREFIX, SealingError
 
@@ -110,10 +111,11 @@ def cli() -> None:
 @click.option("--workers", type=int, default=8, show_default=True, help="concurrent reconciles")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
+@key_wrap_options
 def run_cmd(kubeconfig: str | None, context: str | None, namespace: str | None, controllers: str,
             watch_namespace: str | None, key_prefix: str, key_size: int, key_renew_period: str,
             key_cutoff_time: str | None, listen_addr: str, health_addr: str, leader_elect: bool,
-            update_status: bool, normal_events: bool, workers: int, log_level: str) -> None:
+            update_status: bool, normal_events: bool, workers: int, log_level: str, **key_wrap: Any) -> None:
     """Run the controllers until SIGTERM/SIGINT. SIGUSR1 makes a new sealing key now."""
     from email.utils import parsedate_to_datetime
 
@@ -134,6 +136,7 @@ def run_cmd(kubeconfig: str | None, context: str | None, namespace: str | None, 
             raise click.BadParameter("not an RFC 1123 time", param_hint="--key-cutoff-time") from None
     ns = namespace or _default_namespace()
     renew = parse_duration(key_renew_period)
+    key_wrapper = build_key_wrapper(**key_wrap)
 
     async def main() -> None:
         async with _kube(kubeconfig, context) as kube:
@@ -143,7 +146,7 @@ def run_cmd(kubeconfig: str | None, context: str | None, namespace: str | None, 
                 app = install(runtime, SealedSecretConfig(
                     namespace=ns, key_prefix=key_prefix, key_bits=key_size, renew_period=renew or None,
                     key_cutoff=cutoff, watch_namespace=watch_namespace, update_status=update_status,
-                    normal_events=normal_events,
+                    normal_events=normal_events, key_wrapper=key_wrapper,
                     workers=workers, listen=_addr(listen_addr)))
                 loop.add_signal_handler(signal.SIGUSR1, lambda: asyncio.ensure_future(app.rotate()))
             es_app = _install_externalsecrets(runtime, wanted, watch_namespace, workers)

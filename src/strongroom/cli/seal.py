@@ -28,6 +28,7 @@ from strongroom.cli._seal_io import (
     read_source,
     write_atomic,
 )
+from strongroom.cli._seal_reencrypt import reencrypt_command
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENV = "SEALED_SECRETS_"
@@ -347,12 +348,12 @@ class _SealGroup(click.Group):
                         args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         if args and self.get_command(ctx, args[0]) is None:
             raise click.UsageError(f"unexpected argument {args[0]!r}: give the input with -f FILE or on stdin "
-                                   "(subcommands: diff, keygen)", ctx)
+                                   "(subcommands: diff, keygen, reencrypt)", ctx)
         return super().resolve_command(ctx, args)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         path = ctx.command_path
-        formatter.write(f"Usage: {path} [OPTIONS] < secret.yaml\n       {path} diff|keygen [ARGS]...\n")
+        formatter.write(f"Usage: {path} [OPTIONS] < secret.yaml\n       {path} diff|keygen|reencrypt [ARGS]...\n")
 
 
 @click.group(name="seal", cls=_SealGroup, invoke_without_command=True,
@@ -375,3 +376,4 @@ def cli(ctx: click.Context, /, **kwargs: Any) -> None:
 
 cli.add_command(diff_command)
 cli.add_command(keygen_command)
+cli.add_command(reencrypt_command)

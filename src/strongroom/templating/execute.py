@@ -197,14 +197,11 @@ class Executor:
 
     def _logic(self, head: Operand, ops: list[Operand], dot: Any, scopes: list[dict[str, Any]], prev: Any,
                piped: bool) -> Any:
-        values = [lambda o=o: self._operand(o, dot, scopes) for o in ops]
-        if piped:
-            values.append(lambda: prev)
-        if not values:
+        if not ops and not piped:
             raise self.error(f"wrong number of args for {head.value}: want at least 1 got 0", head.pos)
         result: Any = None
-        for get in values:
-            result = get()
+        for i in range(len(ops) + (1 if piped else 0)):  # short-circuit: later operands are not evaluated
+            result = self._operand(ops[i], dot, scopes) if i < len(ops) else prev
             if (head.value == "and") != truth(result):
                 return result
         return result

@@ -131,7 +131,7 @@ def printf(fmt: Any, *args: Any) -> str:
         if verb == "%":
             out.append("%")
             continue
-        arg = next(it, MISSING)
+        arg: Any = next(it, MISSING)
         if arg is MISSING:
             out.append(f"%!{verb}(MISSING)")
         elif verb in "sv":

@@ -8,6 +8,7 @@ namespace is reported in `status.failedNamespaces`.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from strongroom.operator.externalsecret.controller import parse_go_duration
@@ -58,13 +59,13 @@ class ClusterExternalSecretReconciler:
             if existing is not None and not self._owned(existing, uid):
                 failed.append({"namespace": ns, "reason": "external secret already exists in namespace"})
                 continue
-            body = {"metadata": {"name": name, "namespace": ns, "labels": dict(es_meta.get("labels") or {}),
-                                 "annotations": dict(es_meta.get("annotations") or {}),
-                                 "ownerReferences": [{"apiVersion": CLUSTER_EXTERNAL_SECRET.api_version,
-                                                      "kind": "ClusterExternalSecret", "name": meta["name"],
-                                                      "uid": uid, "controller": True,
-                                                      "blockOwnerDeletion": True}]},
-                    "spec": spec.get("externalSecretSpec") or {}}
+            body: dict[str, Any] = {"metadata": {"name": name, "namespace": ns, "labels": dict(es_meta.get("labels") or {}),
+                                                 "annotations": dict(es_meta.get("annotations") or {}),
+                                                 "ownerReferences": [{
+                                                     "apiVersion": CLUSTER_EXTERNAL_SECRET.api_version,
+                                                     "kind": "ClusterExternalSecret", "name": meta["name"],
+                                                     "uid": uid, "controller": True, "blockOwnerDeletion": True}]},
+                                    "spec": spec.get("externalSecretSpec") or {}}
             if existing is None or existing.get("spec") != body["spec"] or any(
                     (existing["metadata"].get(f) or {}).get(k) != v
                     for f in ("labels", "annotations") for k, v in body["metadata"][f].items()):
@@ -77,10 +78,8 @@ class ClusterExternalSecretReconciler:
         for es in self.es.items():  # namespaces that stopped matching (or a renamed ExternalSecret)
             ens = es["metadata"].get("namespace", "")
             if self._owned(es, uid) and (ens not in provisioned or es["metadata"]["name"] != name):
-                try:
+                with contextlib.suppress(NotFound):
                     await self.kube.delete(kinds.EXTERNAL_SECRET, es["metadata"]["name"], ens)
-                except NotFound:
-                    pass
         ok = not failed
         updated = await self.status.write(
             ces, "Ready", ok, message="" if ok else "one or more namespaces failed",

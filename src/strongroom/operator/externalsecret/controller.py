@@ -317,7 +317,7 @@ class ExternalSecretReconciler:
             extra["syncedResourceVersion"] = d.synced_resource_version(es)
             extra["refreshTime"] = now_rfc3339() if refreshed or not status.get("refreshTime") \
                 else status["refreshTime"]
-        old_cond = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+        old_cond: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
         changed = old_cond.get("reason") != reason or old_cond.get("message") != message
         if event is not None and changed:
             self.events.emit(es, WARNING, event[0], event[1])

@@ -68,13 +68,14 @@ def decode(value: bytes, strategy: str, what: str) -> bytes:
     except (binascii.Error, ValueError):
         raise SyncError(f"{what}: value is not valid {strategy} (decodingStrategy)") from None
     if strategy == "Auto":
-        for fn in (lambda v: base64.b64decode(v, validate=True),
-                   lambda v: base64.urlsafe_b64decode(v + b"=" * (-len(v) % 4))):
-            try:
-                return fn(value)
-            except (binascii.Error, ValueError):
-                continue
-        return value
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+        try:
+            return base64.urlsafe_b64decode(value + b"=" * (-len(value) % 4))
+        except (binascii.Error, ValueError):
+            return value
     raise SyncError(f"{what}: unknown decodingStrategy {strategy!r}")
 
 

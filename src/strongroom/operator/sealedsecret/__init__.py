@@ -18,6 +18,7 @@ from strongroom.operator.sealedsecret.api import SealingApi
 from strongroom.operator.sealedsecret.controller import SealedSecretReconciler, build_controller, unseal_with_keys
 from strongroom.operator.sealedsecret.desired import Plan, plan
 from strongroom.operator.sealedsecret.keys import DEFAULT_RENEW_PERIOD, KeyRegistry, SealingKey, key_from_secret
+from strongroom.operator.sealedsecret.keywrap import KeyWrapper, TransitKeyWrapper
 from strongroom.sealing import DEFAULT_KEY_BITS, DEFAULT_KEY_PREFIX
 
 
@@ -36,6 +37,7 @@ class SealedSecretConfig:
     listen: tuple[str, int] | None = ("0.0.0.0", 8080)  # noqa: S104 - the pod's service port
     key_labels: dict[str, str] = field(default_factory=dict)
     key_annotations: dict[str, str] = field(default_factory=dict)
+    key_wrapper: KeyWrapper | None = None  # e.g. TransitKeyWrapper: key Secrets hold only wrapped keys
 
 
 @dataclass
@@ -56,7 +58,7 @@ def install(runtime: Runtime, config: SealedSecretConfig) -> SealedSecretApp:
     registry = KeyRegistry(runtime.kube, config.namespace, prefix=config.key_prefix, bits=config.key_bits,
                            renew_period=config.renew_period or None, cutoff=config.key_cutoff,
                            order_by=config.key_order, labels=config.key_labels,
-                           annotations=config.key_annotations)
+                           annotations=config.key_annotations, key_wrapper=config.key_wrapper)
     sealed = runtime.informer(kinds.SEALED_SECRET, config.watch_namespace)
     secrets = runtime.informer(kinds.SECRET, config.watch_namespace)
     reconciler = SealedSecretReconciler(runtime.kube, registry, sealed, secrets,
@@ -80,12 +82,14 @@ def install(runtime: Runtime, config: SealedSecretConfig) -> SealedSecretApp:
 
 __all__ = [
     "KeyRegistry",
+    "KeyWrapper",
     "Plan",
     "SealedSecretApp",
     "SealedSecretConfig",
     "SealedSecretReconciler",
     "SealingApi",
     "SealingKey",
+    "TransitKeyWrapper",
     "install",
     "key_from_secret",
     "plan",

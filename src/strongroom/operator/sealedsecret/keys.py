@@ -22,6 +22,7 @@ from typing import Any
 from strongroom.crypto.errors import CryptoError
 from strongroom.crypto.hybrid import RSAPrivateKey, key_fingerprint, load_rsa_private_key
 from strongroom.operator.kube import Kube, KubeError, NotFound, Obj, kinds
+from strongroom.operator.sealedsecret.keywrap import KeyWrapper, is_wrapped
 from strongroom.sealing import (
     DEFAULT_KEY_BITS,
     DEFAULT_KEY_PREFIX,
@@ -30,6 +31,7 @@ from strongroom.sealing import (
     certificate_not_before,
     generate_key_pair,
     key_pair_secret,
+    private_key_pem,
 )
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,16 @@ class SealingKey:
         return f"SealingKey({self.secret_name!r}, {self.fingerprint}, not_before={self.not_before.isoformat()})"
 
 
-def key_from_secret(secret: Obj) -> SealingKey:
-    """Parse a key Secret; raises SealingError with a message naming the Secret, never its content."""
+def key_from_secret(secret: Obj, pem: bytes | None = None) -> SealingKey:
+    """Parse a key Secret (`pem`: the private key when it was unwrapped elsewhere); raises SealingError with a
+    message naming the Secret, never its content."""
     name = secret.get("metadata", {}).get("name", "?")
     data = secret.get("data") or {}
+    if pem is None and str(data.get("tls.key") or "").startswith("dmF1bHQ6d"):  # base64 of "vault:v"
+        raise SealingError(f"key Secret {name!r} holds a transit-wrapped key: run with --key-wrap transit")
     try:
-        pem = base64.b64decode(data["tls.key"], validate=True)
+        if pem is None:
+            pem = base64.b64decode(data["tls.key"], validate=True)
         cert = base64.b64decode(data["tls.crt"], validate=True)
         key = load_rsa_private_key(pem)
         meta = secret.get("metadata", {})
@@ -68,18 +74,31 @@ def key_from_secret(secret: Obj) -> SealingKey:
         raise SealingError(f"key Secret {name!r} is not a usable RSA key pair ({type(exc).__name__})") from None
 
 
+async def load_key_secret(secret: Obj, wrapper: KeyWrapper | None) -> SealingKey:
+    """`key_from_secret`, unwrapping a transit-wrapped `tls.key` with `wrapper` (plain keys load as they are)."""
+    try:
+        raw = base64.b64decode((secret.get("data") or {}).get("tls.key") or "", validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if wrapper is None or not is_wrapped(raw):
+        return key_from_secret(secret)
+    return key_from_secret(secret, await wrapper.unwrap(raw))
+
+
 class KeyRegistry:
     def __init__(self, kube: Kube, namespace: str, *, prefix: str = DEFAULT_KEY_PREFIX,
                  bits: int = DEFAULT_KEY_BITS, renew_period: dt.timedelta | None = DEFAULT_RENEW_PERIOD,
                  cutoff: dt.datetime | None = None, order_by: str = "CertNotBefore",
                  labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None,
-                 common_name: str = "", reload_interval: float = 30.0) -> None:
+                 common_name: str = "", reload_interval: float = 30.0,
+                 key_wrapper: KeyWrapper | None = None) -> None:
         if order_by not in ("CertNotBefore", "SecretCreationTimestamp"):
             raise ValueError("order_by must be CertNotBefore or SecretCreationTimestamp")
         self.kube, self.namespace, self.prefix, self.bits = kube, namespace, prefix, bits
         self.renew_period, self.cutoff, self.order_by = renew_period, cutoff, order_by
         self.labels, self.annotations, self.common_name = labels or {}, annotations or {}, common_name
         self.reload_interval = reload_interval
+        self.key_wrapper = key_wrapper  # None: plain PEM in the Secret (upstream's way)
         self.keys: list[SealingKey] = []  # newest first
         self.version = 0  # bumps whenever the key set changes
         self._loaded_at = 0.0
@@ -110,10 +129,17 @@ class KeyRegistry:
         items, _ = await self.kube.list(kinds.SECRET, self.namespace, {LABEL_SEALING_KEY: "active"})
         with contextlib.suppress(NotFound):
             items.append(await self.kube.get(kinds.SECRET, self.prefix, self.namespace))
+        known = {(k.secret_name, k.resource_version): k for k in self.keys}
         keys = []
         for secret in items:
+            meta = secret.get("metadata", {})
+            rv = str(meta.get("resourceVersion") or "0")
+            cached = known.get((meta.get("name"), int(rv) if rv.isdigit() else 0))
+            if cached is not None:  # unchanged Secret: no transit round trip on every reload
+                keys.append(cached)
+                continue
             try:
-                keys.append(key_from_secret(secret))
+                keys.append(await load_key_secret(secret, self.key_wrapper))
             except SealingError as exc:
                 log.warning("skipping %s", exc)
         self._set(keys)
@@ -132,11 +158,17 @@ class KeyRegistry:
         """Generate a new key now, store it as a Secret, make it the sealing key. Old keys stay."""
         async with self._lock:
             key, cert = await asyncio.to_thread(generate_key_pair, self.bits, common_name=self.common_name)
+            annotations = dict(self.annotations)
+            if self.key_wrapper is not None:
+                annotations.update(self.key_wrapper.annotations())
             body = key_pair_secret(key, cert, namespace=self.namespace, prefix=self.prefix, labels=self.labels,
-                                   annotations=self.annotations)
+                                   annotations=annotations)
             body.pop("apiVersion", None), body.pop("kind", None)
+            if self.key_wrapper is not None:  # wrap before anything is written: the plain key never leaves us
+                wrapped = await self.key_wrapper.wrap(private_key_pem(key))
+                body["data"]["tls.key"] = base64.b64encode(wrapped).decode()
             created = await self.kube.create(kinds.SECRET, body)
-            new = key_from_secret(created)
+            new = key_from_secret(created, private_key_pem(key))
             self._set([new, *self.keys])
             log.info("new sealing key %s (%s)", new.secret_name, new.fingerprint)
             return new

@@ -180,7 +180,10 @@ class VaultProvider:
         try:
             body = await self._request(path)
             fut.set_result(body)
-            self._cache[path] = (time.monotonic() + self.read_cache_seconds, body)
+            now = time.monotonic()
+            if len(self._cache) > 4096:  # bounded: drop what has expired
+                self._cache = {p: v for p, v in self._cache.items() if v[0] > now}
+            self._cache[path] = (now + self.read_cache_seconds, body)
             return body
         except BaseException as exc:
             fut.set_exception(exc)
