@@ -10,6 +10,7 @@ import difflib
 import importlib.machinery
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,14 @@ def test_walk_reports_a_command_that_fails_to_load() -> None:
     assert "strongroom.cli.missing" in (nodes[2].error or "")
     with pytest.raises(RuntimeError, match="strongroom missing"):
         gen.render(nodes)
+
+
+def test_cli_reference_anchors_resolve() -> None:
+    # The generated table of contents links to headings by GitHub slug; every command must get a unique one.
+    if any(node.error for node in NODES):
+        pytest.skip("a command fails to load (reported by test_help)")
+    text = gen.render(NODES)
+    slugs = [gen.anchor(heading) for heading in re.findall(r"^#{2,6} (.+)$", text, re.MULTILINE)]
+    assert len(slugs) == len(set(slugs)), "two commands render to the same heading"
+    missing = sorted(set(re.findall(r"\]\(#([^)]+)\)", text)) - set(slugs))
+    assert not missing, f"links to missing headings in docs/cli.md: {missing}"

@@ -89,6 +89,17 @@ def test_relative_links_resolve() -> None:
     assert not dead, f"{len(dead)} dead relative link(s):\n" + "\n".join(dead)
 
 
+def test_every_benchmark_page_is_linked_from_the_index() -> None:
+    # CONTRIBUTING: results live in docs/benchmarks/<area>.md, linked from docs/benchmarks.md.
+    index = REPO / "docs" / "benchmarks.md"
+    pages = sorted((REPO / "docs" / "benchmarks").glob("*.md"))
+    if not index.is_file() or not pages:
+        pytest.skip("no benchmark pages yet")
+    linked = {p for _, t in links(index) if (p := _resolve(index, t)) is not None}
+    unlinked = [str(page.relative_to(REPO)) for page in pages if page.resolve() not in linked]
+    assert not unlinked, f"not linked from docs/benchmarks.md (add a row): {unlinked}"
+
+
 def _load_generator() -> ModuleType:
     name = "strongroom_gen_cli_docs"
     if name in sys.modules:

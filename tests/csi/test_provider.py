@@ -104,17 +104,18 @@ def test_mount_returns_files_and_versions(provider, store, kube) -> None:
 def test_rotation_returns_new_versions_and_reuses_the_token(provider, store, kube) -> None:
     server, stub = provider
     srv, root = store
-    first = stub.Mount(request(kube, srv.addr))
+    jwt = kube.cluster.token("prod", "app", aud=[AUD], pod="app-0")  # the driver resends the same pod token
+    first = stub.Mount(request(kube, srv.addr, token=jwt))
     logins = server.service.tokens.logins
     root.secrets.kv.v2.create_or_update_secret("app/db", secret={"username": "dbuser", "password": "pw-two",
                                                                  "cert": base64.b64encode(b"x").decode()},
                                                mount_point="secret")
-    second = stub.Mount(request(kube, srv.addr, current=list(first.object_version)))
+    second = stub.Mount(request(kube, srv.addr, current=list(first.object_version), token=jwt))
     assert {f.path: f.contents for f in second.files}["db-password"] == b"pw-two"
     old = {o.id: o.version for o in first.object_version}
     new = {o.id: o.version for o in second.object_version}
     assert all(new[k] != old[k] for k in old)
-    third = stub.Mount(request(kube, srv.addr, current=list(second.object_version)))
+    third = stub.Mount(request(kube, srv.addr, current=list(second.object_version), token=jwt))
     assert {o.id: o.version for o in third.object_version} == new  # nothing changed, same versions
     assert server.service.tokens.logins == logins  # same pod token: the store token is reused, no re-login
 

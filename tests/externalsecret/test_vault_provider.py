@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -126,7 +127,7 @@ def test_outage_keeps_last_good_secret_and_deletion_propagates(fake: FakeKube, f
     client.secrets.kv.v2.create_or_update_secret("stay", secret={"v": "2"}, mount_point="secret")
 
     async def scenario() -> None:
-        op = await start(fake)
+        op = await start(fake, read_cache_seconds=0.2)
         try:
             fake.put("secrets", {"metadata": {"name": "t", "namespace": "app"}, "data": {"token": b64("root")}})
             fake.put("secretstores", _vault_store(fresh_server, {"tokenSecretRef": {"name": "t", "key": "token"}}),
@@ -142,7 +143,7 @@ def test_outage_keeps_last_good_secret_and_deletion_propagates(fake: FakeKube, f
             client.secrets.kv.v2.delete_metadata_and_all_versions("gone", mount_point="secret")
             await eventually(lambda: fake.get("secrets", "gone", "app") is None, what="propagated deletion")
             assert ready(fake, "gone")["reason"] == "SecretDeleted"
-            fresh_server.stop()
+            fresh_server.stop(signal.SIGKILL)  # the store crashes
             cond = await eventually(lambda: (c := ready(fake, "stay")) and c["status"] == "False" and c,
                                     what="outage condition", timeout=20)
             assert cond["reason"] == "SecretSyncedError" and "last synced Secret kept" in cond["message"]
@@ -176,6 +177,34 @@ def test_instant_refresh_from_change_events(fake: FakeKube, dev_server: Any) -> 
                                     mount_point="secret")
             await eventually(lambda: unb64(fake.get("secrets", "inst", "app")["data"]["v"]) == "two",
                              what="pushed refresh", timeout=5)
+        finally:
+            await op.stop()
+
+    _run(scenario())
+
+
+def test_openbao_works_and_falls_back_to_polling(fake: FakeKube, bao_server: Any) -> None:
+    """Any Vault/OpenBao: same provider; no change-event endpoint there, so refreshInterval polling is used."""
+    client = _hvac(bao_server)
+    client.secrets.kv.v2.create_or_update_secret("bao", secret={"v": "1"}, mount_point="secret")
+    role_id, secret_id = _approle(client, "eso", 'path "secret/*" { capabilities = ["read", "list"] }')
+
+    async def scenario() -> None:
+        op = await start(fake, read_cache_seconds=0.2)
+        try:
+            fake.put("secrets", {"metadata": {"name": "approle", "namespace": "app"}, "data": {"sid": b64(secret_id)}})
+            fake.put("secretstores", _vault_store(bao_server, {"appRole": {"roleId": role_id, "secretRef": {
+                "name": "approle", "key": "sid"}}}), group=ESO)
+            fake.put("externalsecrets", es_obj(refreshInterval="300ms", data=[
+                {"secretKey": "v", "remoteRef": {"key": "bao", "property": "v"}}]), group=ESO)
+            await eventually(lambda: fake.get("secrets", "es", "app"), what="Secret")
+            provider = op.app.stores.cached(("SecretStore", "app", "store"))
+            assert isinstance(provider, VaultProvider)
+            await eventually(lambda: provider.events_supported is False, what="fallback to polling")
+            await asyncio.to_thread(client.secrets.kv.v2.create_or_update_secret, "bao", secret={"v": "2"},
+                                    mount_point="secret")
+            await eventually(lambda: unb64(fake.get("secrets", "es", "app")["data"]["v"]) == "2", what="polled")
+            assert provider.logins == 1
         finally:
             await op.stop()
 

@@ -58,11 +58,11 @@ def cluster(pg: Postgres) -> Iterator[tuple[list[Server], list[hvac.Client], Db]
     servers: list[Server] = []
     try:
         servers.append(_start(pg.dsn(name), dirs[0]))
-        a = hvac.Client(url=servers[0].addr)
+        a = hvac.Client(url=servers[0].addr, timeout=120)
         init = a.sys.initialize(1, 1)
         a.sys.submit_unseal_key(init["keys"][0])
         servers.append(_start(pg.dsn(name), dirs[1]))
-        b = hvac.Client(url=servers[1].addr)
+        b = hvac.Client(url=servers[1].addr, timeout=120)
         b.sys.submit_unseal_key(init["keys"][0])
         a.token = b.token = init["root_token"]
         yield servers, [a, b], fresh_db(pg)
@@ -75,11 +75,11 @@ def cluster(pg: Postgres) -> Iterator[tuple[list[Server], list[hvac.Client], Db]
 
 def test_exactly_one_leader_and_health_says_standby(cluster) -> None:
     _, clients, _ = cluster
-    assert _until(lambda: sum(_leader(c)["is_self"] for c in clients) == 1, 10)
+    assert _until(lambda: sum(_leader(c)["is_self"] for c in clients) == 1, 20)
     st = [_leader(c) for c in clients]
     assert all(s["ha_enabled"] for s in st)
     leader_addr = next(s["leader_address"] for s in st if s["is_self"])
-    assert _until(lambda: all(_leader(c)["leader_address"] == leader_addr for c in clients), 5)
+    assert _until(lambda: all(_leader(c)["leader_address"] == leader_addr for c in clients), 15)
     standby = clients[[s["is_self"] for s in st].index(False)]
     h = httpx.get(standby.url + "/v1/sys/health")
     assert h.status_code == 473 and h.json()["standby"] is True
@@ -89,7 +89,7 @@ def test_exactly_one_leader_and_health_says_standby(cluster) -> None:
 def test_caches_follow_the_other_replica(cluster) -> None:
     _, (a, b), _ = cluster
     a.sys.enable_secrets_engine("kv", path="shared", options={"version": "2"})
-    assert _until(lambda: "shared/" in b.sys.list_mounted_secrets_engines()["data"], 5)
+    assert _until(lambda: "shared/" in b.sys.list_mounted_secrets_engines()["data"], 15)
     b.secrets.kv.v2.create_or_update_secret("x", {"v": "1"}, mount_point="shared")
     a.sys.create_or_update_policy("reader", 'path "shared/data/x" { capabilities = ["read"] }')
     tok = a.auth.token.create(policies=["reader"], ttl="1h")["auth"]["client_token"]
@@ -105,12 +105,12 @@ def test_caches_follow_the_other_replica(cluster) -> None:
             return True
         return False
 
-    assert _until(denied, 5)
+    assert _until(denied, 15)
     a.auth.token.revoke(tok)
-    assert _until(lambda: not tb.is_authenticated(), 5)
+    assert _until(lambda: not tb.is_authenticated(), 15)
     a.adapter.post("/v1/sys/rotate")  # new keyring term on A; B must read what A writes with it
     a.secrets.kv.v2.create_or_update_secret("y", {"v": "2"}, mount_point="shared")
-    assert _until(lambda: _read_ok(b, "y"), 5)
+    assert _until(lambda: _read_ok(b, "y"), 15)
 
 
 def _read_ok(c: hvac.Client, path: str) -> bool:
@@ -129,14 +129,14 @@ def test_leader_killed_mid_run_survivor_revokes_every_lease(cluster) -> None:
                                  connection_url=db.template_url, username=db.pg.user, password=db.pg.password)
     a.secrets.database.create_role("short", "pg", creation_statements=CREATE, default_ttl=5, max_ttl=60)
     b = clients[1]
-    assert _until(lambda: "database/" in b.sys.list_mounted_secrets_engines()["data"], 5)
+    assert _until(lambda: "database/" in b.sys.list_mounted_secrets_engines()["data"], 15)
     issued = [c.secrets.database.generate_credentials("short")["data"] for c in (a, b, a, b)]
     users = [cr["username"] for cr in issued]
     assert all(db.can_login(cr["username"], cr["password"]) for cr in issued)
     idx = [_leader(c)["is_self"] for c in clients].index(True)
     servers[idx].stop(signal.SIGKILL)
     survivor = clients[1 - idx]
-    assert _until(lambda: _leader(survivor)["is_self"], 10)
+    assert _until(lambda: _leader(survivor)["is_self"], 20)
     assert _until(lambda: not any(db.role_exists(u) for u in users), 25)
     assert not any(db.can_login(cr["username"], cr["password"]) for cr in issued)
     assert httpx.get(survivor.url + "/v1/sys/health").status_code == 200

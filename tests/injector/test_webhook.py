@@ -237,3 +237,21 @@ def test_patch_preview_cli(tmp_path) -> None:
     f.write_text(yaml.safe_dump(pod({**ANN, "strongroom.io/role": ""})))
     out = CliRunner().invoke(cli, ["patch", str(f)])
     assert out.exit_code == 1 and "would deny" in out.output
+
+
+def test_ca_configmap_and_audience_are_projected_for_the_agent_only() -> None:
+    p = pod({**ANN, "strongroom.io/auth-audience": "strongroom"})
+    ops = review(admission(p), InjectorConfig(ca_configmap="strongroom-ca"), fail_open=False)["response"]
+    m = apply(p, ops)
+    sources = next(v for v in m["spec"]["volumes"] if v["name"] == "strongroom-token")["projected"]["sources"]
+    assert sources[0]["serviceAccountToken"]["audience"] == "strongroom"
+    assert sources[1]["configMap"] == {"name": "strongroom-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    side = m["spec"]["containers"][-1]
+    assert json.loads(side["env"][0]["value"])["ca_cert"] == "/var/run/secrets/strongroom/ca.crt"
+
+
+def test_name_clash_is_denied_clearly() -> None:
+    p = pod(ANN)
+    p["spec"]["volumes"].append({"name": "strongroom-secrets", "emptyDir": {}})
+    out = review(admission(p), InjectorConfig(), fail_open=True)["response"]
+    assert out["allowed"] is False and "already has strongroom-secrets" in out["status"]["message"]

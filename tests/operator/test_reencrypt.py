@@ -87,7 +87,7 @@ def test_reencrypt_in_cluster_rewrites_only_stale_objects(fake: FakeKube, tmp_pa
             assert dry["counts"] == {"would-reencrypt": 2, "up-to-date": 1, "failed": 1}
             assert dry["sealed_by_before"] == {oldest.secret_name: 2, newest.secret_name: 1}
             assert sum(1 for m, p in fake.requests if m == "PUT" and "sealedsecrets" in p) == writes
-            failed = [o for o in dry["objects"] if o["action"] == "failed"][0]
+            failed = next(o for o in dry["objects"] if o["action"] == "failed")
             assert failed["name"] == "renamed" and "password" in failed["error"] and "pw-x" not in out
 
             # -n limits the run to one namespace
@@ -155,7 +155,8 @@ def test_reencrypt_retries_a_stale_resource_version(fake: FakeKube) -> None:
                 await op.app.rotate()
                 await reg.load()
                 assert reg.keys != old_reg_keys
-                fake.fail_next(10, 409, method="PUT", path="/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db2")
+                fake.fail_next(10, 409, method="PUT",
+                               path="/apis/bitnami.com/v1alpha1/namespaces/app/sealedsecrets/db2")
                 summary = await reencrypt_in_cluster(kube, reg.keys, namespace="app")
                 by_name = {r.name: r for r in summary.objects}
                 assert by_name["db2"].action == "failed" and "conflicting" in by_name["db2"].error

@@ -7,6 +7,7 @@ Validation errors name the field and never quote a value (a config may hold a to
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,7 +128,7 @@ def _perms(v: Any, where: str) -> int:
 
 
 def _pick(raw: dict[str, Any], cls: type, where: str) -> dict[str, Any]:
-    known = set(cls.__dataclass_fields__)
+    known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
@@ -182,7 +183,7 @@ def load(path: str) -> AgentConfig:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
     try:
         if path.endswith(".hcl"):
-            import hcl  # type: ignore[import-untyped]
+            import hcl
 
             raw = hcl.loads(text)
         else:

@@ -1,14 +1,16 @@
 """`strongroom seal reencrypt --in-cluster`: re-seal the SealedSecrets stored in a cluster with the newest key.
 
-Thin: load the sealing keys (key Secrets in the controller namespace, unwrapped through transit when they are
-wrapped), call strongroom.operator.sealedsecret.reencrypt, render a table or JSON, a progress bar on stderr.
+Thin: load the sealing keys (key Secrets in the controller namespace, unwrapped through transit or PKCS#11 when
+they are wrapped), call strongroom.operator.sealedsecret.reencrypt, render a table or JSON, a progress bar on stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -23,9 +25,10 @@ from strongroom.sealing import DEFAULT_KEY_PREFIX, SealingError
 def key_wrap_options(func: Any) -> Any:
     """`--key-wrap transit` and its settings; shared with `strongroom operator run`."""
     options = [
-        click.option("--key-wrap", type=click.Choice(["none", "transit"]), default="none", show_default=True,
-                     help="How the private keys are stored: plain in the key Secrets (upstream's way) or "
-                          "wrapped by a Strongroom transit key."),
+        click.option("--key-wrap", type=click.Choice(["none", "transit", "pkcs11"]), default="none",
+                     show_default=True,
+                     help="How the private keys are stored: plain in the key Secrets (upstream's way), "
+                          "wrapped by a Strongroom transit key, or by an AES key in a PKCS#11 token."),
         click.option("--transit-address", envvar="STRONGROOM_ADDR", metavar="URL",
                      help="Strongroom server for --key-wrap transit."),
         click.option("--transit-mount", default="transit", show_default=True, help="transit engine mount"),
@@ -34,17 +37,47 @@ def key_wrap_options(func: Any) -> Any:
                      help="File holding the Strongroom token (re-read at every use; never a flag value)."),
         click.option("--transit-ca-file", type=click.Path(dir_okay=False), metavar="FILE",
                      help="CA bundle to verify the Strongroom server's TLS certificate."),
+        click.option("--pkcs11-module", default="/usr/lib/softhsm/libsofthsm2.so", show_default=True,
+                     help="PKCS#11 library for --key-wrap pkcs11."),
+        click.option("--pkcs11-token", metavar="LABEL", help="PKCS#11 token label."),
+        click.option("--pkcs11-key-label", default="sealed-secrets-kek", show_default=True,
+                     help="label of the AES key in the token (created on first use)"),
+        click.option("--pkcs11-pin-file", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="file holding the token PIN; else the STRONGROOM_PKCS11_PIN environment variable"),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
+def _pkcs11_wrapper(module: str, token: str | None, key_label: str, pin_file: str | None) -> Any:
+    if not token:
+        raise click.UsageError("--key-wrap pkcs11 needs --pkcs11-token")
+    if pin_file:
+        try:
+            pin = Path(pin_file).read_text().strip()
+        except OSError as exc:
+            raise click.UsageError(f"cannot read --pkcs11-pin-file: {exc.strerror}") from None
+    else:
+        pin = os.environ.get("STRONGROOM_PKCS11_PIN", "")
+    if not pin:
+        raise click.UsageError("--key-wrap pkcs11 needs --pkcs11-pin-file or STRONGROOM_PKCS11_PIN")
+    from strongroom.operator.sealedsecret.keywrap_pkcs11 import Pkcs11KeyWrapper
+
+    try:
+        return Pkcs11KeyWrapper(module, token, pin, key_label)
+    except SealingError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def build_key_wrapper(key_wrap: str, transit_address: str | None, transit_mount: str, transit_key: str,
-                      transit_token_file: str | None, transit_ca_file: str | None) -> Any:
-    """None for plain keys, else a TransitKeyWrapper; raises click.UsageError on missing settings."""
+                      transit_token_file: str | None, transit_ca_file: str | None, pkcs11_module: str,
+                      pkcs11_token: str | None, pkcs11_key_label: str, pkcs11_pin_file: str | None) -> Any:
+    """None for plain keys, else a key wrapper; raises click.UsageError on missing settings."""
     if key_wrap == "none":
         return None
+    if key_wrap == "pkcs11":
+        return _pkcs11_wrapper(pkcs11_module, pkcs11_token, pkcs11_key_label, pkcs11_pin_file)
     if not transit_address or not transit_token_file:
         raise click.UsageError("--key-wrap transit needs --transit-address and --transit-token-file")
     from strongroom.operator.sealedsecret.keywrap import TransitKeyWrapper

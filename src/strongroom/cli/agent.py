@@ -54,6 +54,8 @@ def _options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--secret", "secrets", multiple=True, metavar="DEST=PATH[:MODE]",
                      help="Write the secret at PATH as JSON to DEST. Repeatable."),
         click.option("--poll-interval", type=float, help="Seconds between re-reads of static secrets."),
+        click.option("--notifications/--no-notifications", default=None,
+                     help="Long-poll the store's change notifications (default: on; polling stays as fallback)."),
         click.option("--cache-dir", type=click.Path(file_okay=False),
                      help="Keep the last values here (use the in-memory volume) to survive store outages."),
         click.option("--once", is_flag=True, default=None, help="Render once and exit (init containers)."),
@@ -89,7 +91,7 @@ def _build_config(kw: dict[str, Any]) -> AgentConfig:
         cfg = from_dict(raw)
     else:
         cfg = AgentConfig()
-    for flag in ("address", "ca_cert", "poll_interval", "cache_dir", "revoke_on_exit"):
+    for flag in ("address", "ca_cert", "poll_interval", "cache_dir", "revoke_on_exit", "notifications"):
         if kw.get(flag) is not None:
             setattr(cfg, flag, kw[flag])
     for flag in ("tls_skip_verify", "once"):  # flags only switch on

@@ -14,7 +14,7 @@ from strongroom.injector.mutate import InjectError, InjectorConfig, patch_for
 
 def _cfg(kw: dict[str, Any]) -> InjectorConfig:
     return InjectorConfig(agent_image=kw["agent_image"], store_address=kw["store_address"],
-                          auth_mount=kw["auth_mount"], ca_cert_path=kw["agent_ca_cert"] or "",
+                          auth_mount=kw["auth_mount"], ca_configmap=kw["agent_ca_configmap"] or "",
                           poll_interval=kw["poll_interval"], audience=kw["audience"] or "")
 
 
@@ -26,7 +26,8 @@ def _common(f: Any) -> Any:
                      show_default=True, help="Store address the agents use."),
         click.option("--auth-mount", default="kubernetes", show_default=True,
                      help="Default Kubernetes auth mount (annotation strongroom.io/auth-path overrides)."),
-        click.option("--agent-ca-cert", help="Path of the store's CA bundle inside agent containers."),
+        click.option("--agent-ca-configmap", help="ConfigMap (key ca.crt, in each pod's namespace) holding the "
+                     "store's CA bundle; projected next to the agent's token."),
         click.option("--audience", help="Audience of the agents' projected service-account tokens."),
         click.option("--poll-interval", type=float, default=60.0, show_default=True,
                      help="Agents re-read static secrets this often (seconds)."),

@@ -65,7 +65,7 @@ def _object(i: int, raw: Any) -> Obj:
     if not name or not path:
         raise ParamError(f"objects[{i}] needs objectName and secretPath")
     norm = posixpath.normpath(name)
-    if name.startswith(("/", "..")) or ".." in name.split("/") or norm != name:
+    if name.startswith(("/", "..")) or ".." in name.split("/") or norm != name or norm == ".":
         raise ParamError(f"objects[{i}].objectName must be a relative path without '..'")
     mode = raw.get("filePermission")
     try:

@@ -41,7 +41,7 @@ class InjectorConfig:
     agent_image: str = "strongroom/strongroom:0.1.0"
     store_address: str = "https://strongroom.strongroom.svc:8200"
     auth_mount: str = "kubernetes"
-    ca_cert_path: str = ""  # inside the agent container, e.g. from a ConfigMap the injector also mounts
+    ca_configmap: str = ""  # ConfigMap (key ca.crt) in the pod's namespace with the store's CA bundle
     default_volume_path: str = "/strongroom/secrets"
     cpu_request: str = "50m"
     mem_request: str = "64Mi"
@@ -119,6 +119,26 @@ def _agent_container(name: str, cfg: InjectorConfig, image: str, agent_cfg: dict
     }
 
 
+def _volume_ops(spec: dict[str, Any], containers: list[dict[str, Any]], wanted: list[str], vol_path: str,
+                sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ops: list[dict[str, Any]] = []
+    if not spec.get("volumes"):
+        ops.append({"op": "add", "path": "/spec/volumes", "value": []})
+    for v in (VOLUME, CACHE_VOLUME):
+        ops.append({"op": "add", "path": "/spec/volumes/-", "value": {"name": v, "emptyDir": {"medium": "Memory"}}})
+    # only the agent gets a token: a short-lived projected one (the app may run with automount disabled)
+    ops.append({"op": "add", "path": "/spec/volumes/-",
+                "value": {"name": TOKEN_VOLUME, "projected": {"sources": sources}}})
+    for i, c in enumerate(containers):
+        if wanted and c.get("name") not in wanted:
+            continue
+        if not c.get("volumeMounts"):
+            ops.append({"op": "add", "path": f"/spec/containers/{i}/volumeMounts", "value": []})
+        ops.append({"op": "add", "path": f"/spec/containers/{i}/volumeMounts/-",
+                    "value": {"name": VOLUME, "mountPath": vol_path, "readOnly": True}})
+    return ops
+
+
 def patch_for(pod: dict[str, Any], cfg: InjectorConfig) -> list[dict[str, Any]]:
     """The JSON patch that injects the agent; [] when the pod does not ask. Raises InjectError on bad
     annotations."""
@@ -141,33 +161,27 @@ def patch_for(pod: dict[str, Any], cfg: InjectorConfig) -> list[dict[str, Any]]:
     unknown = [w for w in wanted if w not in names]
     if unknown:
         raise InjectError(f"agent-inject-containers names unknown container(s): {', '.join(unknown)}")
+    taken = {v.get("name") for v in spec.get("volumes") or []} & {VOLUME, CACHE_VOLUME, TOKEN_VOLUME}
+    taken |= {c.get("name") for c in [*containers, *(spec.get("initContainers") or [])]} & {
+        "strongroom-agent", "strongroom-agent-init"}
+    if taken:
+        raise InjectError(f"the pod already has {', '.join(sorted(str(t) for t in taken))}: remove it or the "
+                          f"{PREFIX}agent-inject annotation")
     templates = _templates(ann, "/strongroom/secrets")
     agent_cfg: dict[str, Any] = {
         "address": cfg.store_address, "cache_dir": "/strongroom/cache", "poll_interval": cfg.poll_interval,
         "auth": {"method": "kubernetes", "role": role, "jwt_path": f"{TOKEN_DIR}/token",
                  "mount": ann.get(PREFIX + "auth-path", cfg.auth_mount).removeprefix("auth/")},
         "templates": templates}
-    if cfg.ca_cert_path:
-        agent_cfg["ca_cert"] = cfg.ca_cert_path
     audience = ann.get(PREFIX + "auth-audience", cfg.audience)
     token_src: dict[str, Any] = {"path": "token", "expirationSeconds": 3600, **({"audience": audience}
                                                                                 if audience else {})}
+    sources: list[dict[str, Any]] = [{"serviceAccountToken": token_src}]
+    if cfg.ca_configmap:
+        agent_cfg["ca_cert"] = f"{TOKEN_DIR}/ca.crt"
+        sources.append({"configMap": {"name": cfg.ca_configmap, "items": [{"key": "ca.crt", "path": "ca.crt"}]}})
     image = ann.get(PREFIX + "agent-image", cfg.agent_image)
-    ops: list[dict[str, Any]] = []
-    if not spec.get("volumes"):
-        ops.append({"op": "add", "path": "/spec/volumes", "value": []})
-    for v in (VOLUME, CACHE_VOLUME):
-        ops.append({"op": "add", "path": "/spec/volumes/-", "value": {"name": v, "emptyDir": {"medium": "Memory"}}})
-    # only the agent gets a token: a short-lived projected one (the app may run with automount disabled)
-    ops.append({"op": "add", "path": "/spec/volumes/-",
-                "value": {"name": TOKEN_VOLUME, "projected": {"sources": [{"serviceAccountToken": token_src}]}}})
-    for i, c in enumerate(containers):
-        if wanted and c.get("name") not in wanted:
-            continue
-        if not c.get("volumeMounts"):
-            ops.append({"op": "add", "path": f"/spec/containers/{i}/volumeMounts", "value": []})
-        ops.append({"op": "add", "path": f"/spec/containers/{i}/volumeMounts/-",
-                    "value": {"name": VOLUME, "mountPath": vol_path, "readOnly": True}})
+    ops = _volume_ops(spec, containers, wanted, vol_path, sources)
     if init:
         if not spec.get("initContainers"):
             ops.append({"op": "add", "path": "/spec/initContainers", "value": []})

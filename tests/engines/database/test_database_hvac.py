@@ -126,6 +126,13 @@ def test_bad_connection_url_is_clear_and_secret_free(client: hvac.Client, db: Db
         client.secrets.database.configure("badhost", "postgresql-database-plugin",
                                           connection_url="postgresql://u:hunter2-pass@127.0.0.1:1/x")
     assert "error verifying connection" in str(exc.value) and "hunter2-pass" not in str(exc.value)
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="must start with postgresql://"):
+        client.secrets.database.configure("mysqlish", "postgresql-database-plugin",
+                                          connection_url="mysql://u:hunter2-pass@127.0.0.1/x")
+    with pytest.raises(hvac.exceptions.InvalidRequest) as exc:
+        client.secrets.database.configure("badport", "postgresql-database-plugin",
+                                          connection_url="postgresql://u:hunter2-pass@127.0.0.1:notaport/x")
+    assert "error verifying connection" in str(exc.value) and "hunter2-pass" not in str(exc.value)
     with pytest.raises(hvac.exceptions.InvalidRequest, match="plugin_name"):
         client.secrets.database.configure("noplug", "mysql-database-plugin", connection_url=url)
     assert client.secrets.database.list_connections()["data"]["keys"] == ["pg"]

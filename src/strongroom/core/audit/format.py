@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
 import orjson
 
-from strongroom.core.audit.hashing import hash_structure, hash_value
+from strongroom.core.audit.hashing import Hasher
 
 
 @dataclass(frozen=True)
@@ -21,45 +21,65 @@ class FormatOptions:
     prefix: str = ""
     non_hmac_request_keys: frozenset[str] = frozenset()
     non_hmac_response_keys: frozenset[str] = frozenset()
+    hasher: Hasher = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hasher", Hasher(self.salt))
 
 
-def _hash_auth(o: FormatOptions, auth: dict[str, Any] | None) -> None:
+def _hash_auth(o: FormatOptions, auth: dict[str, Any] | None) -> dict[str, Any] | None:
     if not auth:
-        return
+        return auth
+    auth = dict(auth)
     if auth.get("client_token"):
-        auth["client_token"] = hash_value(o.salt, auth["client_token"])
+        auth["client_token"] = o.hasher(auth["client_token"])
     if auth.get("accessor") and o.hmac_accessor:
-        auth["accessor"] = hash_value(o.salt, auth["accessor"])
+        auth["accessor"] = o.hasher(auth["accessor"])
+    return auth
+
+
+def _hash_wrap(o: FormatOptions, wrap: dict[str, Any]) -> dict[str, Any]:
+    wrap = dict(wrap)
+    if wrap.get("token"):
+        wrap["token"] = o.hasher(wrap["token"])
+    for k in ("accessor", "wrapped_accessor"):
+        if wrap.get(k) and o.hmac_accessor:
+            wrap[k] = o.hasher(wrap[k])
+    return wrap
 
 
 def prepare(entry: dict[str, Any], o: FormatOptions) -> dict[str, Any]:
-    e: dict[str, Any] = orjson.loads(orjson.dumps(entry))  # a private deep copy
-    req = e.get("request", {})
-    resp = e.get("response")
+    """A private copy of the entry with every secret hashed: containers that change are copied, the rest shared
+    (the entry is only serialised afterwards, never mutated)."""
+    e = dict(entry)
+    req = dict(e.get("request") or {})
+    resp = dict(e["response"]) if e.get("response") is not None else None
     if o.elide_list_responses and resp and req.get("operation") == "list" and isinstance(resp.get("data"), dict):
-        keys = resp["data"].get("keys")
-        if isinstance(keys, list):
-            resp["data"]["keys"] = len(keys)
-    if o.log_raw:
-        return e
-    _hash_auth(o, e.get("auth"))
-    if req.get("client_token"):
-        req["client_token"] = hash_value(o.salt, req["client_token"])
-    if req.get("client_token_accessor") and o.hmac_accessor:
-        req["client_token_accessor"] = hash_value(o.salt, req["client_token_accessor"])
-    if req.get("data"):
-        req["data"] = hash_structure(o.salt, req["data"], skip_keys=o.non_hmac_request_keys)
-    if resp:
-        if resp.get("data") is not None:
-            resp["data"] = hash_structure(o.salt, resp["data"], skip_keys=o.non_hmac_response_keys)
-        _hash_auth(o, resp.get("auth"))
-        wrap = resp.get("wrap_info")
-        if wrap:
-            if wrap.get("token"):
-                wrap["token"] = hash_value(o.salt, wrap["token"])
-            for k in ("accessor", "wrapped_accessor"):
-                if wrap.get(k) and o.hmac_accessor:
-                    wrap[k] = hash_value(o.salt, wrap[k])
+        data = dict(resp["data"])
+        if isinstance(data.get("keys"), list):
+            data["keys"] = len(data["keys"])
+        resp["data"] = data
+    if not o.log_raw:
+        h = o.hasher
+        e["auth"] = _hash_auth(o, e.get("auth"))
+        if req.get("client_token"):
+            req["client_token"] = h(req["client_token"])
+        if req.get("client_token_accessor") and o.hmac_accessor:
+            req["client_token_accessor"] = h(req["client_token_accessor"])
+        if req.get("data"):
+            req["data"] = h.structure(req["data"], o.non_hmac_request_keys)
+        if resp:
+            if resp.get("data") is not None:
+                resp["data"] = h.structure(resp["data"], o.non_hmac_response_keys)
+            resp["auth"] = _hash_auth(o, resp.get("auth"))
+            if resp["auth"] is None:
+                del resp["auth"]
+            if resp.get("wrap_info"):
+                resp["wrap_info"] = _hash_wrap(o, resp["wrap_info"])
+    if "request" in e:
+        e["request"] = req
+    if resp is not None:
+        e["response"] = resp
     return e
 
 

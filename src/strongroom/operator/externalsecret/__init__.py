@@ -24,6 +24,9 @@ class ExternalSecretConfig:
     watch_namespace: str | None = None  # None: all namespaces
     workers: int = 4
     cluster_external_secrets: bool = True  # needs cluster-wide watch (ignored with watch_namespace)
+    # a provider read is reused this long (change events invalidate it at once): refreshes of many
+    # ExternalSecrets sharing a key, which happen on the same interval tick, cost one read
+    read_cache_seconds: float = 10.0
 
 
 @dataclass
@@ -43,7 +46,7 @@ def install(runtime: Runtime, config: ExternalSecretConfig | None = None) -> Ext
     es = runtime.informer(kinds.EXTERNAL_SECRET, ns)
     secrets = runtime.informer(kinds.SECRET, ns)
     stores = StoreManager(runtime.kube, runtime.informer(kinds.SECRET_STORE, ns),
-                          runtime.informer(kinds.CLUSTER_SECRET_STORE))
+                          runtime.informer(kinds.CLUSTER_SECRET_STORE), read_cache_seconds=config.read_cache_seconds)
     reconciler = ExternalSecretReconciler(runtime.kube, es, secrets, stores)
     stores.on_change = reconciler.on_provider_change
     controller = runtime.add_controller(build_controller(reconciler, workers=config.workers))

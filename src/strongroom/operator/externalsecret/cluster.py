@@ -59,13 +59,12 @@ class ClusterExternalSecretReconciler:
             if existing is not None and not self._owned(existing, uid):
                 failed.append({"namespace": ns, "reason": "external secret already exists in namespace"})
                 continue
-            body: dict[str, Any] = {"metadata": {"name": name, "namespace": ns, "labels": dict(es_meta.get("labels") or {}),
-                                                 "annotations": dict(es_meta.get("annotations") or {}),
-                                                 "ownerReferences": [{
-                                                     "apiVersion": CLUSTER_EXTERNAL_SECRET.api_version,
-                                                     "kind": "ClusterExternalSecret", "name": meta["name"],
-                                                     "uid": uid, "controller": True, "blockOwnerDeletion": True}]},
-                                    "spec": spec.get("externalSecretSpec") or {}}
+            owner = {"apiVersion": CLUSTER_EXTERNAL_SECRET.api_version, "kind": "ClusterExternalSecret",
+                     "name": meta["name"], "uid": uid, "controller": True, "blockOwnerDeletion": True}
+            body: dict[str, Any] = {
+                "metadata": {"name": name, "namespace": ns, "labels": dict(es_meta.get("labels") or {}),
+                             "annotations": dict(es_meta.get("annotations") or {}), "ownerReferences": [owner]},
+                "spec": spec.get("externalSecretSpec") or {}}
             if existing is None or existing.get("spec") != body["spec"] or any(
                     (existing["metadata"].get(f) or {}).get(k) != v
                     for f in ("labels", "annotations") for k, v in body["metadata"][f].items()):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -65,6 +66,12 @@ def parse_go_duration(text: Any) -> float:
     if num:
         raise StoreConfigError(f"refreshInterval {s!r} is missing a unit")
     return total
+
+
+def next_refresh(last: float, interval: float) -> float:
+    """The first interval tick (wall clock, multiples of `interval`) after `last`: ExternalSecrets with the same
+    interval refresh together, so their reads of shared keys coincide and are deduplicated by the provider."""
+    return (math.floor(last / interval) + 1) * interval
 
 
 def _parse_time(text: str | None) -> float | None:
@@ -146,8 +153,8 @@ class ExternalSecretReconciler:
             return True, None
         if policy == "CreatedOnce" or policy == "OnChange" or interval <= 0:
             return False, None
-        remaining = last + interval - time.time()
-        return (remaining <= 0), (max(remaining, 0.0) if remaining > 0 else None)
+        remaining = next_refresh(last, interval) - time.time()
+        return (remaining <= 0), (remaining if remaining > 0 else None)
 
     # -- reconcile ------------------------------------------------------------------------------------
     async def reconcile(self, key: str) -> Result | None:
@@ -213,7 +220,10 @@ class ExternalSecretReconciler:
         self._state[key] = _State(time.time(), srv)
         await self._finish(es, True, "SecretSynced", "secret synced", refreshed=written in ("created", "updated"))
         interval = self._interval(spec)
-        return Result(interval) if interval and str(spec.get("refreshPolicy") or "Periodic") == "Periodic" else None
+        if not interval or str(spec.get("refreshPolicy") or "Periodic") != "Periodic":
+            return None
+        now = time.time()
+        return Result(max(0.0, next_refresh(now, interval) - now))
 
     @staticmethod
     def _interval(spec: dict[str, Any]) -> float:

@@ -65,9 +65,11 @@ def namespace_allowed(conditions: list[dict[str, Any]], namespace: str, ns_label
 
 class StoreManager:
     def __init__(self, kube: Kube, stores: Informer, cluster_stores: Informer, *,
-                 on_change: Callable[[tuple[str, str, str], str], None] | None = None) -> None:
+                 on_change: Callable[[tuple[str, str, str], str], None] | None = None,
+                 read_cache_seconds: float = 10.0) -> None:
         self.kube, self.stores, self.cluster_stores = kube, stores, cluster_stores
         self.on_change = on_change
+        self.read_cache_seconds = read_cache_seconds
         self._clients: dict[tuple[str, str, str], tuple[str, ProviderClient]] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
 
@@ -133,7 +135,7 @@ class StoreManager:
                 self.on_change(sid, path)
 
         ctx = StoreContext(kind, store["metadata"]["name"], store["metadata"].get("namespace") or "", spec, self.kube,
-                           on_change=changed)
+                           on_change=changed, extra={"read_cache_seconds": self.read_cache_seconds})
         return await factory(ctx)
 
     def cached(self, sid: tuple[str, str, str]) -> ProviderClient | None:

@@ -9,6 +9,8 @@ overwrites a different key of the same name.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import copy
 from dataclasses import dataclass
@@ -17,8 +19,16 @@ from typing import Any
 import yaml
 
 from strongroom.operator.kube import AlreadyExists, Kube, NotFound, Obj, kinds
-from strongroom.operator.sealedsecret.keys import key_from_secret
-from strongroom.sealing import DEFAULT_KEY_PREFIX, LABEL_SEALING_KEY, SealingError, load_manifests
+from strongroom.operator.sealedsecret.keys import SealingKey, is_wrapped_secret, key_from_secret
+from strongroom.sealing import (
+    DEFAULT_KEY_PREFIX,
+    LABEL_SEALING_KEY,
+    SealingError,
+    certificate_not_before,
+    key_fingerprint,
+    load_manifests,
+    load_recipient,
+)
 
 _SERVER_FIELDS = ("uid", "resourceVersion", "managedFields", "ownerReferences", "generation", "selfLink",
                   "deletionTimestamp", "deletionGracePeriodSeconds")
@@ -52,11 +62,33 @@ async def key_secrets(kube: Kube, namespace: str, prefix: str = DEFAULT_KEY_PREF
     return [_clean(s) for s in items]
 
 
+def _identity(secret: Obj) -> SealingKey | KeyRecord:
+    """A plain key Secret is fully validated; a transit-wrapped one (keywrap.py) can only be identified by its
+    certificate here: its private key is checked when a controller with the transit key loads it."""
+    if not is_wrapped_secret(secret):
+        return key_from_secret(secret)
+    name = secret.get("metadata", {}).get("name", "?")
+    try:
+        cert = base64.b64decode((secret.get("data") or {})["tls.crt"], validate=True)
+        not_before = certificate_not_before(cert)
+        public = load_recipient(cert, now=not_before)
+    except (KeyError, binascii.Error, ValueError, SealingError) as exc:
+        raise SealingError(f"key Secret {name!r} has no usable certificate ({type(exc).__name__})") from None
+    return KeyRecord(name, key_fingerprint(public), not_before.isoformat())
+
+
+def _record(secret: Obj) -> KeyRecord:
+    key = _identity(secret)
+    if isinstance(key, KeyRecord):
+        return key
+    return KeyRecord(key.secret_name, key.fingerprint, key.not_before.isoformat())
+
+
 def describe(secrets: list[Obj]) -> list[KeyRecord]:
     out = []
     for s in secrets:
-        key = key_from_secret(s)
-        out.append(KeyRecord(key.secret_name, key.fingerprint, key.not_before.isoformat()))
+        key = _record(s)
+        out.append(key)
     return sorted(out, key=lambda r: r.not_before, reverse=True)
 
 
@@ -72,7 +104,7 @@ def parse_backup(text: bytes) -> list[Obj]:
     for obj in objects:
         if obj.get("kind") != "Secret":
             raise SealingError(f"the backup holds a {obj.get('kind')!r}, expected only Secrets")
-        key_from_secret(obj)  # validates
+        _identity(obj)  # validates
     return objects
 
 
@@ -81,7 +113,7 @@ async def restore(kube: Kube, namespace: str, secrets: list[Obj], *, dry_run: bo
     a different key under the same name is an error and nothing after it is written."""
     records: list[KeyRecord] = []
     for secret in secrets:
-        key = key_from_secret(secret)
+        key = _record(secret)
         body = _clean(secret)
         meta = body.setdefault("metadata", {})
         meta["namespace"] = namespace
@@ -89,13 +121,13 @@ async def restore(kube: Kube, namespace: str, secrets: list[Obj], *, dry_run: bo
         meta.setdefault("labels", {})[LABEL_SEALING_KEY] = "active"
         if not meta.get("name"):
             raise SealingError("a key Secret in the backup has no name")
-        record = KeyRecord(meta["name"], key.fingerprint, key.not_before.isoformat())
+        record = KeyRecord(meta["name"], key.fingerprint, key.not_before)
         try:
             existing = await kube.get(kinds.SECRET, meta["name"], namespace)
         except NotFound:
             existing = None
         if existing is not None:
-            if key_from_secret(existing).fingerprint != key.fingerprint:
+            if _record(existing).fingerprint != key.fingerprint:
                 raise SealingError(f"Secret {meta['name']!r} already exists in {namespace} with a different key")
             records.append(_with(record, "exists"))
             continue

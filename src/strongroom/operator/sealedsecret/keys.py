@@ -22,7 +22,7 @@ from typing import Any
 from strongroom.crypto.errors import CryptoError
 from strongroom.crypto.hybrid import RSAPrivateKey, key_fingerprint, load_rsa_private_key
 from strongroom.operator.kube import Kube, KubeError, NotFound, Obj, kinds
-from strongroom.operator.sealedsecret.keywrap import KeyWrapper, is_wrapped
+from strongroom.operator.sealedsecret.keywrap import KeyWrapper, is_wrapped, wrap_kind
 from strongroom.sealing import (
     DEFAULT_KEY_BITS,
     DEFAULT_KEY_PREFIX,
@@ -59,8 +59,9 @@ def key_from_secret(secret: Obj, pem: bytes | None = None) -> SealingKey:
     message naming the Secret, never its content."""
     name = secret.get("metadata", {}).get("name", "?")
     data = secret.get("data") or {}
-    if pem is None and str(data.get("tls.key") or "").startswith("dmF1bHQ6d"):  # base64 of "vault:v"
-        raise SealingError(f"key Secret {name!r} holds a transit-wrapped key: run with --key-wrap transit")
+    kind = wrapped_kind(secret)
+    if pem is None and kind:
+        raise SealingError(f"key Secret {name!r} holds a {kind}-wrapped key: run with --key-wrap {kind}")
     try:
         if pem is None:
             pem = base64.b64decode(data["tls.key"], validate=True)
@@ -72,6 +73,18 @@ def key_from_secret(secret: Obj, pem: bytes | None = None) -> SealingKey:
                           meta.get("creationTimestamp") or "", int(rv) if rv.isdigit() else 0)
     except (KeyError, binascii.Error, ValueError, CryptoError, SealingError) as exc:
         raise SealingError(f"key Secret {name!r} is not a usable RSA key pair ({type(exc).__name__})") from None
+
+
+def wrapped_kind(secret: Obj) -> str | None:
+    """How the Secret's private key is wrapped (keywrap.py): "transit", "pkcs11", or None for plain PEM."""
+    try:
+        return wrap_kind(base64.b64decode(str((secret.get("data") or {}).get("tls.key") or ""))[:16])
+    except (binascii.Error, ValueError):
+        return None
+
+
+def is_wrapped_secret(secret: Obj) -> bool:
+    return wrapped_kind(secret) is not None
 
 
 async def load_key_secret(secret: Obj, wrapper: KeyWrapper | None) -> SealingKey:
@@ -141,6 +154,10 @@ class KeyRegistry:
             try:
                 keys.append(await load_key_secret(secret, self.key_wrapper))
             except SealingError as exc:
+                if is_wrapped_secret(secret):
+                    # never carry on without it: we would make a new key and seal with it while the wrapped
+                    # key still holds every older SealedSecret
+                    raise
                 log.warning("skipping %s", exc)
         self._set(keys)
         self._loaded_at = time.monotonic()
@@ -150,8 +167,8 @@ class KeyRegistry:
         if time.monotonic() - self._loaded_at > self.reload_interval:
             try:
                 await self.load()
-            except KubeError as exc:
-                log.warning("could not reload sealing keys: %s", exc)
+            except (KubeError, SealingError) as exc:
+                log.warning("could not reload sealing keys (keeping the loaded ones): %s", exc)
 
     # -- writing --------------------------------------------------------------------------------------
     async def rotate(self) -> SealingKey:

@@ -36,8 +36,17 @@ class KeyWrapper(Protocol):
     async def unwrap(self, wrapped: bytes) -> bytes: ...
 
 
+def wrap_kind(tls_key: bytes) -> str | None:
+    """"transit" or "pkcs11" for a wrapped `tls.key` (see keywrap_pkcs11.py), None for a plain PEM."""
+    if tls_key.startswith(WRAPPED_PREFIX):
+        return "transit"
+    if tls_key.startswith(b"pkcs11:v1:"):
+        return "pkcs11"
+    return None
+
+
 def is_wrapped(tls_key: bytes) -> bool:
-    return tls_key.startswith(WRAPPED_PREFIX)
+    return wrap_kind(tls_key) is not None
 
 
 class TransitKeyWrapper:

@@ -12,6 +12,7 @@ never a value, credential or the AWS message text.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -39,7 +40,7 @@ T = TypeVar("T")
 SERVICES = {"SecretsManager": "secretsmanager", "ParameterStore": "ssm"}
 ENDPOINT_ENV = {"secretsmanager": "AWS_SECRETSMANAGER_ENDPOINT", "ssm": "AWS_SSM_ENDPOINT", "sts": "AWS_STS_ENDPOINT"}
 NOT_FOUND = {"ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound"}
-CONFIG_ERRORS = {"UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException",
+CREDENTIAL_ERRORS = {"UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException",
                  "SignatureDoesNotMatch", "IncompleteSignature", "ExpiredTokenException"}
 REFRESH_BEFORE = 300.0  # rebuild assumed-role sessions this many seconds before they expire
 SESSION_NAME = "strongroom-externalsecrets"
@@ -53,8 +54,11 @@ def _code(exc: botocore.exceptions.ClientError) -> str:
 class AwsProvider:
     name = "aws"
 
-    def __init__(self, ctx: StoreContext) -> None:
+    def __init__(self, ctx: StoreContext, read_cache_seconds: float = 2.0) -> None:
         self.ctx, self.spec = ctx, ctx.provider_spec("aws")
+        self.read_cache_seconds = read_cache_seconds
+        self._cache: dict[tuple[str, str], tuple[float, bytes]] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Future[bytes]] = {}
         service = str(self.spec.get("service") or "")
         if service not in SERVICES:
             raise StoreConfigError('spec.provider.aws.service must be "SecretsManager" or "ParameterStore"')
@@ -87,10 +91,9 @@ class AwsProvider:
         return os.environ.get(ENDPOINT_ENV[api]) or None  # None: boto3 applies AWS_ENDPOINT_URL[_<SVC>] itself
 
     async def _static_credentials(self) -> dict[str, str]:
-        ref = self.auth.get("secretRef")
-        if not ref:
+        if "secretRef" not in self.auth:
             return {}
-        ref = dict(ref)
+        ref = dict(self.auth["secretRef"] or {})
         if not ref.get("accessKeyIDSecretRef") or not ref.get("secretAccessKeySecretRef"):
             raise StoreConfigError("auth.secretRef needs accessKeyIDSecretRef and secretAccessKeySecretRef")
         creds = {"aws_access_key_id": await read_secret_key(self.ctx, ref["accessKeyIDSecretRef"]),
@@ -110,7 +113,7 @@ class AwsProvider:
             args: dict[str, Any] = {"RoleArn": role, "RoleSessionName": SESSION_NAME}
             if self.external_id and i == len(self.roles) - 1:
                 args["ExternalId"] = self.external_id
-            out = self._call("sts", "AssumeRole", lambda sts=sts, args=args: sts.assume_role(**args), role)
+            out: dict[str, Any] = self._call("sts", "AssumeRole", functools.partial(sts.assume_role, **args), role)
             c = out["Credentials"]
             exp = c.get("Expiration")
             if isinstance(exp, datetime):
@@ -143,10 +146,11 @@ class AwsProvider:
                 raise NoSecretError(f"{self.service} {what!r} not found") from None
             PROVIDER_CALLS.labels("aws", call, "error").inc()
             msg = str((exc.response.get("Error") or {}).get("Message") or "")
-            if code == "InvalidRequestException" and "deletion" in msg.lower():
+            if code == "InvalidRequestException" and "delet" in msg.lower():
                 raise NoSecretError(f"{self.service} {what!r} is marked for deletion") from None
-            if code in CONFIG_ERRORS:
-                raise StoreConfigError(f"aws {api} {call} rejected the credentials: {code}") from None
+            if code in CREDENTIAL_ERRORS:  # rotated/expired keys: rebuild the session (re-read the Secret) next time
+                self._expires = 0.0
+                raise ProviderError(f"aws {api} {call} rejected the credentials: {code}") from None
             raise ProviderError(f"aws {api} {call} {what!r} failed: {code} (HTTP {status})") from None
         except botocore.exceptions.NoCredentialsError:
             raise StoreConfigError("no AWS credentials: set auth.secretRef or give the operator credentials") from None
@@ -162,6 +166,29 @@ class AwsProvider:
 
     # -- reads --------------------------------------------------------------------------------------
     async def _raw(self, ref: Ref) -> bytes:
+        """`_fetch` with in-flight coalescing and a short result cache: N ExternalSecrets on one key, one call."""
+        k = (ref.key, ref.version)
+        hit = self._cache.get(k)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        fut = self._inflight.get(k)
+        if fut is not None:
+            return await asyncio.shield(fut)
+        fut = asyncio.get_running_loop().create_future()
+        self._inflight[k] = fut
+        try:
+            value = await self._fetch(ref)
+            fut.set_result(value)
+            self._cache[k] = (time.monotonic() + self.read_cache_seconds, value)
+            return value
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # mark retrieved
+            raise
+        finally:
+            self._inflight.pop(k, None)
+
+    async def _fetch(self, ref: Ref) -> bytes:
         """The whole remote value (string or binary) of `prefix + key` at `version`."""
         key = self.prefix + ref.key
         if self.api == "secretsmanager":
@@ -227,7 +254,8 @@ class AwsProvider:
         except re.error:
             raise StoreConfigError("dataFrom.find.name.regexp is not a valid regular expression") from None
         start = self.prefix + path
-        names = await (self._list_secrets(tags) if self.api == "secretsmanager" else self._list_parameters(tags))
+        names = await (self._list_secrets(start, tags) if self.api == "secretsmanager"
+                       else self._list_parameters(start, tags))
         out: dict[str, bytes] = {}
         for name in sorted(names):
             if not name.startswith(start) or (rx is not None and not rx.search(name)):
@@ -239,9 +267,13 @@ class AwsProvider:
             out[name.replace("/", "_")] = value
         return out
 
-    async def _list_secrets(self, tags: dict[str, str]) -> list[str]:
+    async def _list_secrets(self, start: str, tags: dict[str, str]) -> list[str]:
+        """ListSecrets, narrowed server-side by name prefix (a superset; exact matching is done here)."""
+        kw = {"Filters": [{"Key": "name", "Values": [start]}]} if start else {}
+
         def run(c: Any) -> list[dict[str, Any]]:
-            return [s for page in c.get_paginator("list_secrets").paginate() for s in page.get("SecretList") or []]
+            pages = c.get_paginator("list_secrets").paginate(**kw)
+            return [s for page in pages for s in page.get("SecretList") or []]
 
         names = []
         for s in await self._run("ListSecrets", "*", run):
@@ -250,8 +282,13 @@ class AwsProvider:
                 names.append(str(s["Name"]))
         return names
 
-    async def _list_parameters(self, tags: dict[str, str]) -> list[str]:
-        filters = [{"Key": f"tag:{k}", "Option": "Equals", "Values": [v]} for k, v in tags.items()]
+    async def _list_parameters(self, start: str, tags: dict[str, str]) -> list[str]:
+        """DescribeParameters, narrowed server-side by tags and by the path hierarchy that contains `start`."""
+        filters: list[dict[str, Any]] = [{"Key": f"tag:{k}", "Option": "Equals", "Values": [v]}
+                                         for k, v in tags.items()]
+        parent = start.rsplit("/", 1)[0] if start.startswith("/") else ""
+        if parent:
+            filters.append({"Key": "Path", "Option": "Recursive", "Values": [parent]})
 
         def run(c: Any) -> list[dict[str, Any]]:
             kw = {"ParameterFilters": filters} if filters else {}
@@ -271,6 +308,7 @@ class AwsProvider:
         return await asyncio.to_thread(self._call, "sts", "GetCallerIdentity", run, "self")
 
     async def close(self) -> None:
+        self._cache.clear()
         self._client = None  # boto3 clients hold only a connection pool; temporary credentials just expire
 
 

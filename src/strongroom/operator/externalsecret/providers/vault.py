@@ -344,7 +344,7 @@ class VaultProvider:
 
 
 async def factory(ctx: StoreContext) -> VaultProvider:
-    provider = VaultProvider(ctx)
+    provider = VaultProvider(ctx, read_cache_seconds=float(ctx.extra.get("read_cache_seconds", 2.0)))
     provider.start_events()
     return provider
 
