@@ -142,7 +142,7 @@ def test_outage_keeps_last_good_secret_and_deletion_propagates(fake: FakeKube, f
             await eventually(lambda: fake.get("secrets", "stay", "app"), what="Secret")
             client.secrets.kv.v2.delete_metadata_and_all_versions("gone", mount_point="secret")
             await eventually(lambda: fake.get("secrets", "gone", "app") is None, what="propagated deletion")
-            assert ready(fake, "gone")["reason"] == "SecretDeleted"
+            await eventually(lambda: ready(fake, "gone")["reason"] == "SecretDeleted", what="SecretDeleted")
             fresh_server.stop(signal.SIGKILL)  # the store crashes
             cond = await eventually(lambda: (c := ready(fake, "stay")) and c["status"] == "False" and c,
                                     what="outage condition", timeout=20)

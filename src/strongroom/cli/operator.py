@@ -221,14 +221,25 @@ def keys_list(kubeconfig: str | None, context: str | None, namespace: str | None
 @click.option("--key-prefix", default=DEFAULT_KEY_PREFIX, show_default=True)
 @click.option("--key-size", type=int, default=DEFAULT_KEY_BITS, show_default=True)
 @FMT
+@key_wrap_options
 def keys_rotate(kubeconfig: str | None, context: str | None, namespace: str | None, key_prefix: str,
-                key_size: int, fmt: str) -> None:
-    """Make a new sealing key now (old keys stay). Running controllers pick it up within 30 s."""
-    from strongroom.operator.sealedsecret import KeyRegistry
+                key_size: int, fmt: str, **key_wrap: Any) -> None:
+    """Make a new sealing key now (old keys stay). Running controllers pick it up within 30 s.
+    Give the controller's --key-wrap options when its keys are wrapped."""
+    from strongroom.operator.sealedsecret import KeyRegistry, backup
+    from strongroom.operator.sealedsecret.keys import wrapped_kind
+
+    wrapper = build_key_wrapper(**key_wrap)
 
     async def main() -> dict[str, Any]:
         async with _kube(kubeconfig, context) as kube:
-            reg = KeyRegistry(kube, namespace or _default_namespace(), prefix=key_prefix, bits=key_size)
+            ns = namespace or _default_namespace()
+            if wrapper is None:  # never add a plain key beside wrapped ones
+                kinds_ = {wrapped_kind(s) for s in await backup.key_secrets(kube, ns, key_prefix)} - {None}
+                if kinds_:
+                    raise SealingError(f"the existing keys are {'/'.join(sorted(map(str, kinds_)))}-wrapped: "
+                                       "pass the controller's --key-wrap options")
+            reg = KeyRegistry(kube, ns, prefix=key_prefix, bits=key_size, key_wrapper=wrapper)
             with err.status(f"generating a {key_size}-bit RSA key"):
                 key = await reg.rotate()
             return {"name": key.secret_name, "fingerprint": key.fingerprint,
