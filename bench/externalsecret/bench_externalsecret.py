@@ -92,9 +92,12 @@ def run_ours(fake: FakeKube, server: Any, n_es: int, n_keys: int, interval: int)
             time.sleep(1.0)  # counting copies every object under the fake API's lock: not too often
         sync_s = time.monotonic() - t0
         time.sleep(1.0)  # let trailing status writes and events settle
+        # one full refresh cycle with nothing changed: refreshes happen on wall-clock ticks of the interval,
+        # so measure from just before one tick to just before the next (skipping the first, partial tick)
+        _sleep_until_tick(interval, before=1.0, skip=1)
         m0 = httpx.get(metrics_url).text
         w0 = _writes(fake)
-        time.sleep(interval + 3)  # one full refresh cycle with nothing changed
+        _sleep_until_tick(interval, before=1.0)
         m1 = httpx.get(metrics_url).text
         w1 = _writes(fake)
         calls = (_metric(m1, "externalsecret_provider_api_calls_count_total")
@@ -110,6 +113,14 @@ def run_ours(fake: FakeKube, server: Any, n_es: int, n_keys: int, interval: int)
             "cycle_syncs": int(syncs), "cycle_provider_calls": int(calls), "cycle_k8s_writes": w1 - w0,
             "rss_mb": round(rss, 1), "change_latency_ms_median": round(statistics.median(latencies), 1),
             "change_latency_ms_max": round(max(latencies), 1)}
+
+
+def _sleep_until_tick(interval: int, before: float, skip: int = 0) -> None:
+    now = time.time()
+    target = (int(now // interval) + 1 + skip) * interval - before
+    if target <= now:
+        target += interval
+    time.sleep(target - now)
 
 
 def _change_latency(fake: FakeKube, server: Any, n_keys: int, samples: int = 10) -> list[float]:

@@ -143,6 +143,14 @@ def test_reencrypt_and_operator_cli_with_transit_wrapped_keys(fake: FakeKube, tr
             r = await asyncio.to_thread(invoke, "operator", "keys", "restore", "--kubeconfig", kc, "-n", "other",
                                         "-f", str(backup), "--format", "json")
             assert r.exit_code == 0 and {k["action"] for k in json.loads(r.stdout)} == {"created"}
+            # `keys rotate` never adds a plain key beside wrapped ones; with the options it wraps the new key
+            rotate = ["operator", "keys", "rotate", "--kubeconfig", kc, "-n", CTRL_NS, "--key-size", "2048"]
+            r = await asyncio.to_thread(invoke, *rotate)
+            assert r.exit_code == 1 and "transit-wrapped: pass the controller's --key-wrap" in r.output
+            assert len(_tls_key(fake)) == 2
+            r = await asyncio.to_thread(invoke, *rotate, *wrap, "--format", "json")
+            assert r.exit_code == 0, r.output
+            assert len(_tls_key(fake)) == 3 and all(k.startswith(b"vault:v1:") for k in _tls_key(fake))
         finally:
             await op.stop()
         stored = fake.get("sealedsecrets", "db", "app", group="bitnami.com")

@@ -169,9 +169,9 @@ def rotate_start(config: str, rule: int, to: str | None, kms_name: str, kms_endp
 @rotate.command("next")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.option("--etcd-endpoint", help="verify re-encryption by auditing etcd (promoted -> reencrypted)")
-@click.option("--etcd-cacert", type=click.Path(dir_okay=False))
-@click.option("--etcd-cert", type=click.Path(dir_okay=False))
-@click.option("--etcd-key", type=click.Path(dir_okay=False))
+@click.option("--etcd-cacert", type=click.Path(dir_okay=False), help="etcd server CA bundle (PEM)")
+@click.option("--etcd-cert", type=click.Path(dir_okay=False), help="etcd client certificate (PEM)")
+@click.option("--etcd-key", type=click.Path(dir_okay=False), help="etcd client key (PEM)")
 @click.option("--etcd-prefix", default="/registry/", show_default=True, help="the API server's --etcd-prefix")
 @click.option("--force", is_flag=True, help="skip the re-encryption check (you verified another way)")
 @FMT
@@ -245,7 +245,7 @@ def _remaining_old(
 )
 @click.option("--namespace", "-n", help="only this namespace (default: all)")
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="default: $KUBECONFIG / in-cluster")
-@click.option("--context")
+@click.option("--context", help="kubeconfig context (default: the current one)")
 @click.option(
     "--checkpoint",
     type=click.Path(dir_okay=False),
@@ -327,10 +327,11 @@ ETCD_OPTS = [
         show_default=True,
         help="etcd client URL(s), comma separated; the first that answers is used",
     ),
-    click.option("--cacert", type=click.Path(dir_okay=False)),
-    click.option("--cert", type=click.Path(dir_okay=False)),
-    click.option("--key", "keyfile", type=click.Path(dir_okay=False)),
-    click.option("--prefix", default="/registry/", show_default=True),
+    click.option("--cacert", type=click.Path(dir_okay=False), help="etcd server CA bundle (PEM)"),
+    click.option("--cert", type=click.Path(dir_okay=False), help="etcd client certificate (PEM)"),
+    click.option("--key", "keyfile", type=click.Path(dir_okay=False), help="etcd client key (PEM)"),
+    click.option("--prefix", default="/registry/", show_default=True,
+                 help="etcd key prefix of the API server"),
     click.option("--kms-socket", "kms_sockets", multiple=True, help="NAME=unix:///path (overrides the config)"),
 ]
 
@@ -466,7 +467,8 @@ def _current_key_ids(cfg: Any, sockets: dict[str, str]) -> dict[str, str]:
 @click.option("--dump", type=click.Path(exists=True, dir_okay=False), help="`etcdctl get --prefix -w json` output")
 @click.option("--out-dir", type=click.Path(file_okay=False), help="write one JSON file per object (mode 0600)")
 @click.option("--stdout", "to_stdout", is_flag=True, help="print recovered objects (contain secret values!)")
-@click.option("--progress/--no-progress", default=None)
+@click.option("--progress/--no-progress", default=None,
+              help="progress bar (default: on when stderr is a terminal)")
 def decrypt(
     endpoints: str,
     cacert: str | None,

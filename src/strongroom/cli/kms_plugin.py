@@ -74,8 +74,8 @@ def cli() -> None:
 @click.option("--transit-key", help="transit key name")
 @click.option("--transit-mount", default="transit", show_default=True)
 @click.option("--vault-token-file", type=click.Path(dir_okay=False), help="else VAULT_TOKEN is used")
-@click.option("--vault-namespace")
-@click.option("--vault-cacert", type=click.Path(dir_okay=False))
+@click.option("--vault-namespace", help="Vault Enterprise namespace header (empty: none)")
+@click.option("--vault-cacert", type=click.Path(dir_okay=False), help="CA bundle for the transit server (PEM)")
 @click.option("--pkcs11-module", default="/usr/lib/softhsm/libsofthsm2.so", show_default=True)
 @click.option("--pkcs11-token", help="token label")
 @click.option("--pkcs11-pin-file", type=click.Path(dir_okay=False), help="else STRONGROOM_PKCS11_PIN")
@@ -122,7 +122,8 @@ def serve(
 
 @cli.command()
 @click.option("--socket", "endpoint", default=SOCKET, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text for people, json for machines")
 @click.option("--timeout", default=3.0, show_default=True)
 def status(endpoint: str, fmt: str, timeout: float) -> None:
     """Call Status like the API server does; exit 1 unless healthz is ok (usable as a liveness probe)."""
@@ -147,7 +148,8 @@ def keyring() -> None:
 
 @keyring.command("init")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text for people, json for machines")
 def keyring_init(path: str, fmt: str) -> None:
     """Create a keyring with version 1 (mode 0600). Back it up: losing it loses every Secret."""
     from strongroom.kms import keyring as kr
@@ -167,7 +169,8 @@ def keyring_init(path: str, fmt: str) -> None:
     show_default=True,
     help="--no-promote only adds the version: copy the file to every node, then `keyring promote`",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text for people, json for machines")
 def keyring_rotate(path: str, promote: bool, fmt: str) -> None:
     """Add a new KEK version (primary unless --no-promote); old versions keep decrypting."""
     from strongroom.kms import keyring as kr
@@ -182,7 +185,8 @@ def keyring_rotate(path: str, promote: bool, fmt: str) -> None:
 @keyring.command("promote")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--version", "version", type=int, help="default: the newest version")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text for people, json for machines")
 def keyring_promote(path: str, version: int | None, fmt: str) -> None:
     """Make a version primary (new seeds are wrapped with it; Status reports a new key_id)."""
     from strongroom.kms import keyring as kr
@@ -196,7 +200,8 @@ def keyring_promote(path: str, version: int | None, fmt: str) -> None:
 
 @keyring.command("info")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text for people, json for machines")
 def keyring_info(path: str, fmt: str) -> None:
     """Show id, primary and versions (never the keys)."""
     from strongroom.kms import keyring as kr
@@ -215,9 +220,10 @@ def pkcs11() -> None:
 @pkcs11.command("rotate")
 @click.option("--pkcs11-module", default="/usr/lib/softhsm/libsofthsm2.so", show_default=True)
 @click.option("--pkcs11-token", required=True)
-@click.option("--pkcs11-pin-file", type=click.Path(dir_okay=False))
+@click.option("--pkcs11-pin-file", type=click.Path(dir_okay=False), help="else STRONGROOM_PKCS11_PIN")
 @click.option("--pkcs11-key-label", default="strongroom-kms", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="text for people, json for machines")
 def pkcs11_rotate(
     pkcs11_module: str, pkcs11_token: str, pkcs11_pin_file: str | None, pkcs11_key_label: str, fmt: str
 ) -> None:
