@@ -42,9 +42,11 @@ async def call(app: App, method: str, path: str, token: str, body: bytes = b"") 
     return sent[0]["status"], sent[-1].get("body", b"")
 
 
-async def main(n: int, profile: bool) -> None:
+async def main(n: int, profile: bool, no_cache: bool = False) -> None:
     d = tempfile.mkdtemp()
     core = build_core(SQLitePhysical(f"{d}/db"))
+    if not no_cache:
+        core.barrier.enable_read_cache()  # as server/run.py does for SQLite storage
     keys, root = await core.initialize(1, 1)
     await core.unseal_with_key(keys[0])
     await core.mount(MountEntry("secret/", "kv", options={"version": "2"}))
@@ -87,5 +89,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--no-read-cache", action="store_true", help="leave the barrier's read cache off")
     a = ap.parse_args()
-    asyncio.run(main(a.n, a.profile))
+    asyncio.run(main(a.n, a.profile, a.no_read_cache))

@@ -78,8 +78,7 @@ def test_config_file_yaml_and_hcl(env: Env, tmp_path) -> None:
         address = "{env.server.addr}"
         once = true
         auto_auth {{
-          method {{
-            type = "approle"
+          method "approle" {{
             mount_path = "auth/{env.mount}"
             config = {{ role_id_file = "{env.role_id_file}", secret_id_file = "{env.secret_id_file}" }}
           }}
@@ -87,12 +86,19 @@ def test_config_file_yaml_and_hcl(env: Env, tmp_path) -> None:
         template {{
           destination = "{tmp_path}/b"
           contents = "{escaped}"
-          perms = "0640"
+          perms = 0640
+        }}
+        template {{
+          destination = "{tmp_path}/c"
+          contents = "{escaped}"
+          perms = "0400"
         }}
         """))
     out = agent("run", "--config", str(h))
     assert out.returncode == 0, out.stderr
-    assert read(tmp_path / "b") == "cfg-secret"
+    assert read(tmp_path / "b") == "cfg-secret" and read(tmp_path / "c") == "cfg-secret"
+    assert oct(os.stat(tmp_path / "b").st_mode & 0o777) == "0o640"  # `perms = 0640` unquoted is still octal
+    assert oct(os.stat(tmp_path / "c").st_mode & 0o777) == "0o400"
 
 
 def test_config_from_environment(env: Env, tmp_path) -> None:

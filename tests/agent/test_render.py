@@ -217,3 +217,31 @@ def test_umask_does_not_change_mode(env: Env, perms: int) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(out).st_mode) == perms
+
+
+def test_exec_signals_child_when_files_change(env: Env, running, tmp_path) -> None:
+    """A child that re-reads its files on SIGHUP is signalled, not restarted, when a rendered file changes."""
+    import sys
+
+    from strongroom.agent.config import ExecConfig
+
+    env.put("app", {"user": "u", "password": "sig-one"})
+    out, marks = os.path.join(env.tmp, "app.env"), tmp_path / "hups"
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import os, signal, sys, time\n"
+        "def hup(*a):\n"
+        f"    open({str(marks)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
+        "signal.signal(signal.SIGHUP, hup)\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n"
+        "while True: time.sleep(0.05)\n")
+    cfg = env.config(poll_interval=0.3, templates=[TemplateConfig(destination=out, contents=TPL)],
+                     exec=ExecConfig(command=[sys.executable, str(script)], restart_on_change=False,
+                                     signal_on_change="SIGHUP"))
+    r = running(Agent(cfg))
+    wait_for(lambda: r.agent.child is not None and r.agent.child.proc is not None, what="child started")
+    time.sleep(0.3)
+    env.put("app", {"user": "u", "password": "sig-two"})
+    wait_for(lambda: marks.exists() and marks.read_text().strip(), what="SIGHUP delivered")
+    assert marks.read_text().split() == [str(r.agent.child.proc.pid)] and r.agent.child.restarts == 0
+    assert r.stop() == 0

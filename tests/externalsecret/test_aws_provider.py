@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -196,7 +201,10 @@ def test_secretref_credentials_and_assume_role_chain(aws: str, fake: FakeKube) -
                 assert aws_p._boto.get_credentials().access_key != "AKIAFROMSECRET"
 
             await _with(_ctx(kube, service="SecretsManager", auth=auth, role=role, externalID="ext-1",
-                             additionalRoles=["arn:aws:iam::123456789012:role/hop"]), body)
+                             additionalRoles=["arn:aws:iam::123456789012:role/hop"],
+                             sessionTags=[{"key": "team", "value": "a"}], transitiveTagKeys=["team"]), body)
+            with pytest.raises(StoreConfigError, match="sessionTags"):
+                AwsProvider(_ctx(kube, service="SecretsManager", role=role, sessionTags=[{"value": "x"}]))
 
             bad = {"secretRef": {"accessKeyIDSecretRef": {"name": "awscreds", "key": "missing"},
                                  "secretAccessKeySecretRef": {"name": "awscreds", "key": "key"}}}
@@ -292,3 +300,65 @@ def test_concurrent_reads_of_one_key_cost_one_call(aws: str) -> None:
         assert aws_p.calls == 2
 
     _run(_with(_ctx(service="SecretsManager"), body))
+
+
+@pytest.fixture(scope="module")
+def moto_iam() -> Iterator[str]:
+    """A separate moto_server process that enforces IAM auth (signatures, users, policies) after 4 setup calls."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="4")
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_real_iam_auth_rotated_keys_and_access_denied(moto_iam: str, fake: FakeKube,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    iam, sm = _boto(moto_iam, "iam"), _boto(moto_iam, "secretsmanager")
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    sm.create_secret(Name="app/db", SecretString="s3cr3t")  # the 4th unauthenticated call; IAM enforced from here
+    for var in ENDPOINT_VARS:
+        monkeypatch.setenv(var, moto_iam)
+    secret = {"metadata": {"name": "awscreds", "namespace": "app"},
+              "data": {"id": b64(key["AccessKeyId"]), "key": b64("wrong-secret-key")}}
+    fake.put("secrets", secret)
+    auth = {"secretRef": {"accessKeyIDSecretRef": {"name": "awscreds", "key": "id"},
+                          "secretAccessKeySecretRef": {"name": "awscreds", "key": "key"}}}
+
+    async def scenario() -> None:
+        kube = Kube(fake.config("app"))
+        try:
+            async def body(aws_p: AwsProvider) -> None:
+                with pytest.raises(ProviderError) as err:
+                    await aws_p.get_secret(Ref("app/db"))
+                assert not isinstance(err.value, NoSecretError)
+                assert "wrong-secret-key" not in str(err.value) and key["SecretAccessKey"] not in str(err.value)
+                fake.store.merge_patch(fake.resource("secrets"), "app", "awscreds",  # rotated: no store edit
+                                       {"data": {"key": b64(key["SecretAccessKey"])}}, "test")
+                assert await aws_p.get_secret(Ref("app/db")) == b"s3cr3t"
+                assert aws_p.sessions == 2
+                with pytest.raises(ProviderError) as err:  # least privilege: no ListSecrets for find
+                    await aws_p.find("app/", "", {})
+                assert "ListSecrets" in str(err.value) and not isinstance(err.value, NoSecretError)
+
+            await _with(_ctx(kube, service="SecretsManager", auth=auth), body)
+        finally:
+            await kube.close()
+
+    _run(scenario())

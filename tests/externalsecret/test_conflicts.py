@@ -206,3 +206,22 @@ def test_cluster_external_secret_stamps_selected_namespaces(fake: FakeKube) -> N
             await op.stop()
 
     _run(scenario())
+
+
+def test_deletion_policy_merge_removes_only_missing_keys(fake: FakeKube) -> None:
+    async def scenario() -> None:
+        op = await start(fake)
+        try:
+            fake.put("secretstores", store_obj(provider={"fake": {"data": DATA}}), group=ESO)
+            fake.put("externalsecrets", es_obj(refreshInterval="100ms", target={"deletionPolicy": "Merge"}, data=[
+                {"secretKey": "a", "remoteRef": {"key": "/a"}}, {"secretKey": "b", "remoteRef": {"key": "/b64"}}]),
+                group=ESO)
+            await eventually(lambda: len((fake.get("secrets", "es", "app") or {}).get("data", {})) == 2, what="2 keys")
+            _set_store_data(fake, [{"key": "/a", "value": "one"}])
+            await eventually(lambda: list(fake.get("secrets", "es", "app")["data"]) == ["a"], what="b removed")
+            cond = await eventually(lambda: ready(fake, "es"), what="status")
+            assert cond["status"] == "True"
+        finally:
+            await op.stop()
+
+    _run(scenario())

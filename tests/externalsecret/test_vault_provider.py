@@ -209,3 +209,34 @@ def test_openbao_works_and_falls_back_to_polling(fake: FakeKube, bao_server: Any
             await op.stop()
 
     _run(scenario())
+
+
+def test_userpass_login_is_cached_and_renewed(fake: FakeKube, fresh_server: Any) -> None:
+    """userPass auth; a token close to expiry is renewed (not a new login per reconcile, ESO#376)."""
+    client = _hvac(fresh_server)
+    client.sys.enable_auth_method("userpass")
+    client.sys.create_or_update_policy("reader", 'path "secret/*" { capabilities = ["read"] }')
+    client.write("auth/userpass/users/eso", password="pw-of-eso", token_policies="reader", token_ttl="62s",
+                 token_max_ttl="1h")
+    client.secrets.kv.v2.create_or_update_secret("up", secret={"v": "1"}, mount_point="secret")
+
+    async def scenario() -> None:
+        op = await start(fake, read_cache_seconds=0.1)
+        try:
+            fake.put("secrets", {"metadata": {"name": "pw", "namespace": "app"}, "data": {"password": b64("pw-of-eso")}})
+            fake.put("secretstores", _vault_store(fresh_server, {"userPass": {"path": "userpass", "username": "eso",
+                                                                              "secretRef": {"name": "pw",
+                                                                                            "key": "password"}}}),
+                     group=ESO)
+            fake.put("externalsecrets", es_obj(refreshInterval="500ms", data=[
+                {"secretKey": "v", "remoteRef": {"key": "up", "property": "v"}}]), group=ESO)
+            await eventually(lambda: fake.get("secrets", "es", "app"), what="Secret")
+            provider = op.app.stores.cached(("SecretStore", "app", "store"))
+            assert isinstance(provider, VaultProvider)
+            await eventually(lambda: provider.renewals >= 1, what="renewal", timeout=15)
+            assert provider.logins == 1
+            assert ready(fake, "es")["status"] == "True"
+        finally:
+            await op.stop()
+
+    _run(scenario())

@@ -150,6 +150,9 @@ def from_dict(raw: dict[str, Any]) -> AgentConfig:
     auth_raw = _one(auth_raw)
     if "method" in auth_raw and isinstance(auth_raw["method"], dict | list):  # Vault-style nested method block
         method = _one(auth_raw["method"])
+        if "type" not in method and len(method) == 1:  # labelled block: method "kubernetes" { ... }
+            (label, body), = method.items()
+            method = {"type": label, **_one(body)}
         auth_raw = {"method": method.get("type", ""), "mount": method.get("mount_path", "").removeprefix("auth/"),
                     **_one(method.get("config") or {})}
     tpl_raw = raw.pop("templates", None) or raw.pop("template", None) or []
@@ -174,6 +177,20 @@ def from_dict(raw: dict[str, Any]) -> AgentConfig:
     return cfg
 
 
+def _load_hcl(text: str) -> Any:
+    """python-hcl2, not pyhcl: pyhcl 0.4 silently drops attributes of repeated blocks (a second `template {}`
+    loses its destination)."""
+    import hcl2
+
+    opts = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False,
+                                     preserve_heredocs=False)
+    raw = hcl2.loads(text, serialization_options=opts)
+    for t in raw.get("template") or []:
+        if isinstance(t, dict) and isinstance(t.get("perms"), int):
+            t["perms"] = str(t["perms"])  # `perms = 0640` is read as the number 640: keep its digits
+    return raw
+
+
 def load(path: str) -> AgentConfig:
     """Reads a .yaml/.yml/.json or .hcl file. Raises ConfigError with the file name, never file contents."""
     try:
@@ -182,12 +199,7 @@ def load(path: str) -> AgentConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
     try:
-        if path.endswith(".hcl"):
-            import hcl
-
-            raw = hcl.loads(text)
-        else:
-            raw = yaml.safe_load(text)
+        raw = _load_hcl(text) if path.endswith(".hcl") else yaml.safe_load(text)
     except Exception as exc:  # both parsers raise assorted types; keep only the type, not the text
         raise ConfigError(f"cannot parse config {path}: {type(exc).__name__}") from None
     if not isinstance(raw, dict):

@@ -13,11 +13,18 @@ from strongroom.server.config import ServerConfig
 def install_extras(app: App, cfg: ServerConfig) -> None:
     metrics = app.core.metrics
 
+    children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labels() is slow: bind each series once
+
     def observe(api: ApiRequest, status: int, seconds: float) -> None:
-        mount = api.mount or "unrouted"
-        op = api.operation.value
-        metrics.requests.labels(mount, op, str(status)).inc()
-        metrics.latency.labels(mount, op).observe(seconds)
+        key = (api.mount or "unrouted", api.operation.value, status)
+        bound = children.get(key)
+        if bound is None:
+            if len(children) > 4096:  # mounts come and go: stay bounded
+                children.clear()
+            bound = children[key] = (metrics.requests.labels(key[0], key[1], str(status)),
+                                     metrics.latency.labels(key[0], key[1]))
+        bound[0].inc()
+        bound[1].observe(seconds)
 
     app.on_request.append(observe)
     if cfg.unauthenticated_metrics_access:

@@ -136,6 +136,8 @@ async def serve(cfg: ServerConfig, *, dev: DevOptions | None = None) -> None:
     configure_logging(cfg.log_level, cfg.log_format)
     physical = await open_physical(cfg)
     core = build_core(physical, core_config(cfg))
+    if isinstance(physical, SQLitePhysical):  # sole writer of its file: decrypted reads may be cached
+        core.barrier.enable_read_cache()
     from strongroom.core.audit import AuditConfig
 
     core.audit.declared = [AuditConfig(a["path"], a["type"], a["description"], a["options"], declared=True)

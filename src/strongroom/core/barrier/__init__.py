@@ -5,6 +5,7 @@ storage for logical data. Sealed = no keyring in memory = every access raises Se
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from strongroom.core.barrier.keyring import Keyring
@@ -13,6 +14,47 @@ from strongroom.crypto import DecryptionError, aead
 from strongroom.sdk.errors import Sealed
 
 KEYRING_PATH = "core/keyring"
+_MISSING = object()
+
+
+class _ReadCache:
+    """Bounded LRU of decrypted values (None = known absent). Plaintext in memory, as the server holds while
+    serving; never logged. Correct only while this process is the sole writer of the storage."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.data: OrderedDict[str, bytes | None] = OrderedDict()
+        self.size = 0
+        self.generation = 0  # bumped around every write: a read that raced a write must not fill the cache
+
+    def lookup(self, path: str) -> object:
+        value = self.data.get(path, _MISSING)
+        if value is not _MISSING:
+            self.data.move_to_end(path)
+        return value
+
+    def fill(self, path: str, value: bytes | None, generation: int) -> None:
+        if generation != self.generation:
+            return
+        cost = len(path) + (0 if value is None else len(value))
+        if cost > self.max_bytes // 8:  # one huge value must not flush everything else
+            return
+        self.discard(path)
+        self.data[path] = value
+        self.size += cost
+        while len(self.data) > self.max_entries or self.size > self.max_bytes:
+            old, v = self.data.popitem(last=False)
+            self.size -= len(old) + (0 if v is None else len(v))
+
+    def discard(self, path: str) -> None:
+        v = self.data.pop(path, _MISSING)
+        if v is not _MISSING:
+            self.size -= len(path) + (0 if v is None else len(v))  # type: ignore[arg-type]
+
+    def clear(self) -> None:
+        self.data.clear()
+        self.size = 0
+        self.generation += 1
 
 
 class Barrier:
@@ -20,6 +62,30 @@ class Barrier:
         self.physical = physical
         self._keyring: Keyring | None = None
         self.observe: Callable[[str, float], None] | None = None  # (operation, seconds) for metrics
+        self._cache: _ReadCache | None = None
+
+    def enable_read_cache(self, max_entries: int = 10_000, max_bytes: int = 64 << 20) -> None:
+        """Caches decrypted reads. ONLY when this process is the sole writer of the physical storage (SQLite):
+        with shared storage (PostgreSQL HA) another replica's write would leave stale entries here unless
+        it is followed by `invalidate(key)` (e.g. from core/ha.py's LISTEN/NOTIFY handler)."""
+        self._cache = _ReadCache(max_entries, max_bytes)
+
+    def invalidate(self, path: str | None = None) -> None:
+        """Drops one cached path (or everything): for a writer outside this barrier."""
+        c = self._cache
+        if c is not None:
+            c.generation += 1
+            if path is None:
+                c.clear()
+            else:
+                c.discard(path)
+
+    def _invalidate_keys(self, keys: Sequence[str]) -> None:
+        c = self._cache
+        if c is not None:
+            c.generation += 1
+            for k in keys:
+                c.discard(k)
 
     @property
     def sealed(self) -> bool:
@@ -54,6 +120,8 @@ class Barrier:
 
     def seal(self) -> None:
         self._keyring = None
+        if self._cache is not None:
+            self._cache.clear()  # no plaintext kept while sealed
 
     async def rotate(self) -> int:
         keyring = self.keyring.rotate()
@@ -74,30 +142,52 @@ class Barrier:
 
     async def get(self, path: str) -> bytes | None:
         self.keyring  # noqa: B018 - raises Sealed
+        cache, generation = self._cache, 0
+        if cache is not None:
+            hit = cache.lookup(path)
+            if hit is not _MISSING:
+                return hit  # type: ignore[return-value]
+            generation = cache.generation
         t0 = time.perf_counter()
         blob = await self.physical.get(path)
         if self.observe is not None:
             self.observe("get", time.perf_counter() - t0)
-        return None if blob is None else self.decrypt(path, blob)
+        value = None if blob is None else self.decrypt(path, blob)
+        if cache is not None and cache is self._cache:
+            cache.fill(path, value, generation)
+        return value
 
     async def put(self, path: str, value: bytes) -> None:
         blob = self.encrypt(path, value)
         t0 = time.perf_counter()
-        await self.physical.put(path, blob)
+        self._invalidate_keys((path,))
+        try:
+            await self.physical.put(path, blob)
+        finally:
+            self._invalidate_keys((path,))
         if self.observe is not None:
             self.observe("put", time.perf_counter() - t0)
 
     async def delete(self, path: str) -> None:
         self.keyring  # noqa: B018
-        await self.physical.delete(path)
+        self._invalidate_keys((path,))
+        try:
+            await self.physical.delete(path)
+        finally:
+            self._invalidate_keys((path,))
 
     async def list(self, prefix: str) -> list[str]:
         self.keyring  # noqa: B018
         return await self.physical.list(prefix)
 
     async def transaction(self, ops: Sequence[Op]) -> None:
-        await self.physical.transaction(
-            [Op(o.key, None if o.value is None else self.encrypt(o.key, o.value)) for o in ops])
+        sealed = [Op(o.key, None if o.value is None else self.encrypt(o.key, o.value)) for o in ops]
+        keys = [o.key for o in ops]
+        self._invalidate_keys(keys)
+        try:
+            await self.physical.transaction(sealed)
+        finally:
+            self._invalidate_keys(keys)
 
 
 class View:

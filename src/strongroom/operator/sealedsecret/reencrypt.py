@@ -87,12 +87,16 @@ def reseal_stale(obj: Obj, keys: list[SealingKey]) -> tuple[Obj | None, list[str
     stale: dict[str, bytes] = {}
     used: set[str] = set()
     failed: list[str] = []
+    order = list(keys)
     for item, value in encrypted.items():
         try:
-            key, plain = _which_key(keys, scope, ns, name, str(value))
+            key, plain = _which_key(order, scope, ns, name, str(value))
         except SealingError:
             failed.append(str(item))
             continue
+        if order[0] is not key:  # items of one object are usually sealed together: try that key first next
+            order.remove(key)
+            order.insert(0, key)
         used.add(key.secret_name)
         if key.fingerprint != newest.fingerprint:
             stale[str(item)] = plain

@@ -43,11 +43,23 @@ class Backend:
     clean: Callable[[], Awaitable[None]] | None = None
     renew_login: Callable[[Request, Auth], Awaitable[Auth | None]] | None = None  # re-validate on token renew
 
+    # recent path -> (route, captures); keyed with the route count so paths added later are never missed
+    _routes: dict[tuple[str, int], tuple[Path, dict[str, str]]] = field(default_factory=dict, repr=False,
+                                                                        compare=False)
+
     def route(self, path: str) -> tuple[Path, dict[str, str]]:
+        key = (path, len(self.paths))
+        hit = self._routes.get(key)
+        if hit is not None:
+            return hit[0], dict(hit[1])
         for p in self.paths:
             m = p.regex.match(path)
             if m:
-                return p, {k: v for k, v in m.groupdict().items() if v is not None}
+                captures = {k: v for k, v in m.groupdict().items() if v is not None}
+                if len(self._routes) >= 2048:
+                    self._routes.clear()
+                self._routes[key] = (p, captures)
+                return p, dict(captures)
         raise UnsupportedPath()
 
     def _field_data(self, p: Path, captures: dict[str, str], req: Request) -> tuple[FieldData, list[str]]:

@@ -72,6 +72,12 @@ class AwsProvider:
         if self.spec.get("role"):
             self.roles.append(str(self.spec["role"]))
         self.external_id = str(self.spec.get("externalID") or "")
+        try:
+            self.session_tags = [{"Key": str(t["key"]), "Value": str(t.get("value", ""))}
+                                 for t in self.spec.get("sessionTags") or []]
+        except (KeyError, TypeError):
+            raise StoreConfigError("spec.provider.aws.sessionTags entries need key and value") from None
+        self.transitive = [str(k) for k in self.spec.get("transitiveTagKeys") or []]
         self.auth = dict(self.spec.get("auth") or {})
         if "jwt" in self.auth:
             raise StoreConfigError("spec.provider.aws.auth.jwt (IRSA via TokenRequest) is not supported yet; use "
@@ -111,8 +117,13 @@ class AwsProvider:
         for i, role in enumerate(self.roles):
             sts = session.client("sts", endpoint_url=self._endpoint("sts"), config=BOTO_CONFIG)
             args: dict[str, Any] = {"RoleArn": role, "RoleSessionName": SESSION_NAME}
-            if self.external_id and i == len(self.roles) - 1:
-                args["ExternalId"] = self.external_id
+            if i == len(self.roles) - 1:  # ESO: externalID and session tags go with the store's own role
+                if self.external_id:
+                    args["ExternalId"] = self.external_id
+                if self.session_tags:
+                    args["Tags"] = self.session_tags
+                if self.transitive:
+                    args["TransitiveTagKeys"] = self.transitive
             out: dict[str, Any] = self._call("sts", "AssumeRole", functools.partial(sts.assume_role, **args), role)
             c = out["Credentials"]
             exp = c.get("Expiration")
@@ -148,8 +159,9 @@ class AwsProvider:
             msg = str((exc.response.get("Error") or {}).get("Message") or "")
             if code == "InvalidRequestException" and "delet" in msg.lower():
                 raise NoSecretError(f"{self.service} {what!r} is marked for deletion") from None
-            if code in CREDENTIAL_ERRORS:  # rotated/expired keys: rebuild the session (re-read the Secret) next time
-                self._expires = 0.0
+            if code in CREDENTIAL_ERRORS or status in (401, 403):
+                self._expires = 0.0  # rotated/expired keys: rebuild the session (re-read the Secret) next time
+            if code in CREDENTIAL_ERRORS:
                 raise ProviderError(f"aws {api} {call} rejected the credentials: {code}") from None
             raise ProviderError(f"aws {api} {call} {what!r} failed: {code} (HTTP {status})") from None
         except botocore.exceptions.NoCredentialsError:

@@ -80,6 +80,7 @@ class VaultProvider:
         self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._events_task: asyncio.Task[None] | None = None
         self.logins = 0
+        self.renewals = 0
         self.reads = 0
         self.events_supported: bool | None = None
 
@@ -137,7 +138,8 @@ class VaultProvider:
                 with contextlib.suppress(ClientError):
                     auth = await self.client.renew_self()
                     ttl = float(auth.get("lease_duration") or 0)
-                    if ttl > RENEW_BEFORE:
+                    self.renewals += 1
+                    if ttl > RENEW_BEFORE:  # else the max TTL is near: log in again below
                         self._expires = time.monotonic() + ttl
                         return
             await self._login()
