@@ -40,7 +40,9 @@ REVIEW_HINT = (
 def _tracked_files() -> list[str]:
     if shutil.which("git") is None or not (REPO / ".git").exists():
         pytest.skip("not a git checkout: the tracked-file list is unknown")
-    out = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    # safe.directory: CI containers often run as another user than the checkout's owner
+    git = ["git", "-c", f"safe.directory={REPO}", "ls-files", "-z"]
+    out = subprocess.run(git, cwd=REPO, capture_output=True, check=True).stdout
     names = [n for n in out.decode("utf-8", "surrogateescape").split("\0") if n]
     # a tracked file deleted in the working tree (not yet committed) is not there to scan
     return [n for n in names if (REPO / n).is_file() and not (REPO / n).is_symlink()]

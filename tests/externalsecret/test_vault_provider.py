@@ -223,7 +223,8 @@ def test_userpass_login_is_cached_and_renewed(fake: FakeKube, fresh_server: Any)
     async def scenario() -> None:
         op = await start(fake, read_cache_seconds=0.1)
         try:
-            fake.put("secrets", {"metadata": {"name": "pw", "namespace": "app"}, "data": {"password": b64("pw-of-eso")}})
+            fake.put("secrets", {"metadata": {"name": "pw", "namespace": "app"},
+                                 "data": {"password": b64("pw-of-eso")}})
             fake.put("secretstores", _vault_store(fresh_server, {"userPass": {"path": "userpass", "username": "eso",
                                                                               "secretRef": {"name": "pw",
                                                                                             "key": "password"}}}),
