@@ -171,6 +171,7 @@ def main() -> None:
     args = ap.parse_args()
     with strongroom_server() as server, FakeKube() as fake:
         fake.register(ESO, "v1", "ClusterExternalSecret", "clusterexternalsecrets", namespaced=False)
+        fake.register(ESO, "v1alpha1", "PushSecret", "pushsecrets")
         client = hvac.Client(url=server.addr, token="root")
         for k in range(args.keys):
             client.secrets.kv.v2.create_or_update_secret(f"bench/k{k}", secret={"pw": f"v{k}", "user": "u"},

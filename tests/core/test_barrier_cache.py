@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from strongroom.core.barrier import Barrier
+from strongroom.core.barrier import Barrier, View
 from strongroom.core.physical import Op
 from strongroom.core.physical.inmem import InjectedFault, InmemPhysical
-from strongroom.sdk.errors import Sealed
+from strongroom.sdk.errors import InvalidRequest, Sealed
 
 
 async def _barrier(**cache: int) -> tuple[Barrier, InmemPhysical]:
@@ -121,5 +121,18 @@ def test_seal_drops_cached_plaintext() -> None:
         assert b._cache is not None and not b._cache.data
         with pytest.raises(Sealed):
             await b.get("k")
+
+    asyncio.run(go())
+
+
+def test_view_rejects_traversal_but_not_dots_in_names() -> None:
+    async def go() -> None:
+        b, _ = await _barrier()
+        view = View(b, "mount/")
+        for bad in ("..", "a/../b", "../x", "a/.."):
+            with pytest.raises(InvalidRequest):
+                await view.get(bad)
+        await view.put("a..b/c.d", b"ok")
+        assert await view.get("a..b/c.d") == b"ok"
 
     asyncio.run(go())

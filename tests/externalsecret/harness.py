@@ -42,6 +42,8 @@ class Operator:
 async def start(fake: FakeKube, **config: Any) -> Operator:
     if ("external-secrets.io", "v1", "clusterexternalsecrets") not in fake.resources:
         fake.register(ESO, "v1", "ClusterExternalSecret", "clusterexternalsecrets", namespaced=False)
+    if ("external-secrets.io", "v1alpha1", "pushsecrets") not in fake.resources:
+        fake.register(ESO, "v1alpha1", "PushSecret", "pushsecrets")
     kube = Kube(fake.config("kube-system"))
     runtime = Runtime(kube, namespace="kube-system", leader_election=False, health_addr=("127.0.0.1", 0))
     app = install(runtime, ExternalSecretConfig(**config))

@@ -26,6 +26,7 @@ from tests.fakekube import FakeKube
 def fake() -> Iterator[FakeKube]:
     with FakeKube() as server:
         server.register(ESO, "v1", "ClusterExternalSecret", "clusterexternalsecrets", namespaced=False)
+        server.register(ESO, "v1alpha1", "PushSecret", "pushsecrets")
         yield server
 
 

@@ -67,6 +67,10 @@ def test_crds_have_eso_names_and_no_defaults() -> None:
         assert "external-secrets" in spec["names"]["categories"]
         assert crd["metadata"]["labels"]["external-secrets.io/component"] == "controller"
         assert not [k for k, _ in _walk(spec["versions"]) if k == "default"], kind
+        if kind != "PushSecret":  # v1beta1 still served (ESO#4840): same schema, not stored, deprecated
+            v1, beta = spec["versions"]
+            assert (beta["name"], beta["served"], beta["storage"], beta["deprecated"]) == ("v1beta1", True, False, True)
+            assert beta["schema"] == v1["schema"] and spec["conversion"] == {"strategy": "None"}
     assert crds["ClusterSecretStore"]["spec"]["scope"] == "Cluster"
     es_cols = [c["name"] for c in crds["ExternalSecret"]["spec"]["versions"][0]["additionalPrinterColumns"]]
     assert es_cols == ["StoreType", "Store", "Refresh Interval", "Status", "Ready", "Last Sync"]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from strongroom.operator.externalsecret import desired
+from strongroom.operator.runtime.metrics import REGISTRY
 from tests.externalsecret.harness import ESO, b64, es_obj, eventually, ready, start, store_obj, unb64
 from tests.fakekube import FakeKube
 
@@ -85,6 +86,8 @@ def test_drift_is_repaired_at_once(fake: FakeKube) -> None:
             fake.store.delete(res, "app", "es")
             await eventually(lambda: fake.get("secrets", "es", "app"), what="recreate")
             assert op.app.reconciler.provider_fetches >= 3
+            repairs = REGISTRY.get_sample_value("strongroom_externalsecret_drift_repairs_total", {"namespace": "app"})
+            assert repairs is not None and repairs >= 2
         finally:
             await op.stop()
 

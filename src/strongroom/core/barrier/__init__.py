@@ -198,7 +198,7 @@ class View:
         self.prefix = prefix
 
     def _check(self, key: str) -> str:
-        if ".." in key.split("/"):
+        if ".." in key and ".." in key.split("/"):
             from strongroom.sdk.errors import InvalidRequest
 
             raise InvalidRequest("invalid key: path traversal")

@@ -5,7 +5,6 @@ tree for cascading revocation, TTL/period/num_uses. A small in-process cache kee
 from __future__ import annotations
 
 import base64
-import hmac
 import secrets
 import string
 from collections.abc import Awaitable, Callable
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from strongroom.core import clock
 from strongroom.core.barrier import View
 from strongroom.core.tokens.entry import TokenEntry
-from strongroom.crypto import random_bytes
+from strongroom.crypto import hmac_sha256, random_bytes
 from strongroom.sdk.errors import InvalidRequest
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -60,8 +59,7 @@ class TokenStore:
     def hash(self, value: str) -> str:
         if self._salt is None:
             raise RuntimeError("token store is not set up")
-        # hmac.digest: the one-shot C path, same HMAC-SHA256 as crypto.hmac_sha256 without its per-call objects
-        return base64.urlsafe_b64encode(hmac.digest(self._salt, value.encode(), "sha256")).decode().rstrip("=")
+        return base64.urlsafe_b64encode(hmac_sha256(self._salt, value.encode())).decode().rstrip("=")
 
     # --- persistence ------------------------------------------------------------------------------------------
 

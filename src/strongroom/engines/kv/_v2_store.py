@@ -99,7 +99,7 @@ class KeyMeta:
         d = loads_map(raw)
         versions = {int(n): VersionMeta(int(c), None if dt is None else int(dt), bool(x))
                     for n, (c, dt, x) in d.get("versions", {}).items()}
-        known = {f.name: d[f.name] for f in fields(cls) if f.name in d and f.name != "versions"}
+        known = {name: d[name] for name in _META_FIELDS if name in d}  # read on every KV request
         meta = cls(**known, versions=versions)
         meta.custom_metadata = meta.custom_metadata or None
         return meta
@@ -146,6 +146,9 @@ class KeyMeta:
             "updated_time": rfc3339nano(self.updated_time),
             "versions": {str(n): v.api() for n, v in sorted(self.versions.items(), key=lambda kv: str(kv[0]))},
         }
+
+
+_META_FIELDS = tuple(f.name for f in fields(KeyMeta) if f.name != "versions")
 
 
 def deletion_time(created: int, mount_dva: int, key_dva: int) -> int | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from strongroom.operator.externalsecret import cluster
+from strongroom.operator.externalsecret import cluster, pushsecret
 from strongroom.operator.externalsecret.controller import ExternalSecretReconciler, build_controller
 from strongroom.operator.externalsecret.stores import StoreManager, StoreReconciler
 from strongroom.operator.kube import kinds
@@ -24,6 +24,7 @@ class ExternalSecretConfig:
     watch_namespace: str | None = None  # None: all namespaces
     workers: int = 4
     cluster_external_secrets: bool = True  # needs cluster-wide watch (ignored with watch_namespace)
+    push_secrets: bool = True
     # a provider read is reused this long (change events invalidate it at once): refreshes of many
     # ExternalSecrets sharing a key, which happen on the same interval tick, cost one read
     read_cache_seconds: float = 10.0
@@ -53,6 +54,9 @@ def install(runtime: Runtime, config: ExternalSecretConfig | None = None) -> Ext
     if config.cluster_external_secrets and ns is None:
         runtime.add_controller(cluster.build(runtime.kube, runtime.informer(cluster.CLUSTER_EXTERNAL_SECRET),
                                              runtime.informer(kinds.NAMESPACE), es))
+    if config.push_secrets:
+        runtime.add_controller(pushsecret.build(runtime.kube, runtime.informer(pushsecret.PUSH_SECRET, ns),
+                                                secrets, stores))
     for kind, informer in (("SecretStore", stores.stores), ("ClusterSecretStore", stores.cluster_stores)):
         runtime.add_controller(Controller(kind.lower(), StoreReconciler(stores, kind), informer, workers=1))
 

@@ -178,11 +178,14 @@ class ExternalSecretReconciler:
         drift = state is not None and state.srv == srv and key not in self._forced and not valid
         self._forced.discard(key)
         m.SYNC_CALLS.labels(es["metadata"]["name"], ns).inc()
+        started = time.perf_counter()
         try:
             return await self._sync(key, es, existing, srv, drift)
         except PermanentError:
             m.SYNC_ERRORS.labels(es["metadata"]["name"], ns).inc()
             raise
+        finally:
+            m.RECONCILE_DURATION.labels(es["metadata"]["name"], ns).observe(time.perf_counter() - started)
 
     async def _resolve(self, es: Obj, entry: dict[str, Any] | None) -> tuple[ProviderClient, tuple[str, str, str]]:
         kind, name = store_ref(es.get("spec") or {}, entry)

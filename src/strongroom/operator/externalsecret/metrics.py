@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 from strongroom.operator.runtime.metrics import REGISTRY
 
@@ -18,3 +18,8 @@ SECRET_WRITES = Counter("strongroom_externalsecret_secret_writes_total", "Writes
                         ["action"], registry=REGISTRY)
 CHANGE_EVENTS = Counter("strongroom_externalsecret_change_events_total",
                         "Provider change notifications that triggered a refresh", registry=REGISTRY)
+RECONCILE_DURATION = Histogram("externalsecret_reconcile_duration", "Seconds per ExternalSecret reconcile",
+                               ["name", "namespace"], registry=REGISTRY,
+                               buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+STORE_CONDITION = Gauge("secretstore_status_condition", "SecretStore/ClusterSecretStore Ready condition",
+                        ["kind", "name", "namespace", "condition", "status"], registry=REGISTRY)

@@ -198,6 +198,12 @@ class StoreReconciler:
         return None
 
     async def _write(self, store: Obj, ok: bool, reason: str, message: str) -> None:
+        from strongroom.operator.externalsecret.metrics import STORE_CONDITION
+
+        meta = store["metadata"]
+        for value in ("True", "False"):
+            STORE_CONDITION.labels(self.kind, meta["name"], meta.get("namespace", ""), "Ready", value).set(
+                1 if (value == "True") == ok else 0)
         updated = await self.status.write(store, "Ready", ok, reason=reason, message=message,
                                           extra={"capabilities": "ReadOnly"})
         if updated is not None:

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import logging
 import re
+import ssl
 import time
 from typing import Any
 
@@ -64,12 +65,15 @@ class VaultProvider:
         auth = dict(self.spec.get("auth") or {})
         ca = self.spec.get("caBundle")
         try:
-            ca_pem = base64.b64decode(ca) if isinstance(ca, str) and ca else b""
+            ca_pem = base64.b64decode(ca, validate=True) if isinstance(ca, str) and ca else b""
         except ValueError:
             raise StoreConfigError("caBundle is not base64") from None
         ns = str(auth.get("namespace") or self.spec.get("namespace") or "")
-        self.client = AsyncClient(ClientConfig(address=str(self.spec["server"]), token="", namespace=ns,
-                                               ca_pem=ca_pem, headers=dict(self.spec.get("headers") or {})))
+        try:
+            self.client = AsyncClient(ClientConfig(address=str(self.spec["server"]), token="", namespace=ns,
+                                                   ca_pem=ca_pem, headers=dict(self.spec.get("headers") or {})))
+        except (ssl.SSLError, ValueError, UnicodeDecodeError):
+            raise StoreConfigError("caBundle is not a PEM certificate bundle") from None
         self.auth = auth
         self.read_cache_seconds = read_cache_seconds
         self._expires = 0.0
@@ -352,3 +356,64 @@ async def factory(ctx: StoreContext) -> VaultProvider:
 
 
 base.register("vault", factory)
+
+
+async def push_secret(provider: VaultProvider, remote_key: str, prop: str, value: bytes, *,
+                      if_not_exists: bool = False) -> bool:
+    """PushSecret write (KV v2). With `prop` the value lands under that key of the secret (others kept); without
+    it the value must be a JSON object and becomes the secret. Secrets not created by a PushSecret are never
+    overwritten (ESO's `managed-by: external-secrets` custom metadata). Returns False when nothing was written."""
+    import json
+
+    if provider.version != "v2":
+        raise StoreConfigError("PushSecret needs KV v2")
+    path = provider.data_path(remote_key)
+    meta_path = path.replace("/data/", "/metadata/", 1)
+    meta = await provider._request(meta_path)
+    current: dict[str, Any] | None = None
+    if meta is not None:
+        custom = ((meta.get("data") or {}).get("custom_metadata") or {})
+        if custom.get("managed-by") != "external-secrets":
+            raise ProviderError(f"secret {remote_key!r} exists and is not managed by external-secrets")
+        if if_not_exists:
+            return False
+        body = await provider._request(path)
+        current = dict(((body or {}).get("data") or {}).get("data") or {})
+    if prop:
+        new = {**(current or {}), prop: value.decode("utf-8", "surrogateescape")}
+    else:
+        try:
+            new = json.loads(value)
+        except ValueError:
+            raise StoreConfigError("without remoteRef.property the pushed value must be a JSON object") from None
+        if not isinstance(new, dict):
+            raise StoreConfigError("without remoteRef.property the pushed value must be a JSON object")
+    if new == current:
+        return False
+    try:
+        await provider.client.request("POST", path, {"data": new})
+        await provider.client.request("POST", meta_path, {"custom_metadata": {"managed-by": "external-secrets"}})
+    except ClientError as exc:
+        raise ProviderError(f"vault refused the write to {remote_key!r}: HTTP {exc.status}") from None
+    provider.invalidate(provider.logical_key(remote_key))
+    return True
+
+
+async def delete_pushed(provider: VaultProvider, remote_key: str, prop: str) -> None:
+    """Remove what a PushSecret wrote: the property, or the whole secret (only if we manage it)."""
+    path = provider.data_path(remote_key)
+    meta_path = path.replace("/data/", "/metadata/", 1)
+    meta = await provider._request(meta_path)
+    if meta is None or ((meta.get("data") or {}).get("custom_metadata") or {}).get("managed-by") != "external-secrets":
+        return
+    try:
+        if prop:
+            body = await provider._request(path)
+            current = dict(((body or {}).get("data") or {}).get("data") or {})
+            current.pop(prop, None)
+            if current:
+                await provider.client.request("POST", path, {"data": current})
+                return
+        await provider.client.request("DELETE", meta_path)
+    except ClientError as exc:
+        raise ProviderError(f"vault refused to delete {remote_key!r}: HTTP {exc.status}") from None
