@@ -3,7 +3,8 @@
 Consumers (the ExternalSecret operator, the agent) long-poll `sys/events/kv?since=N&wait=25s` instead of
 polling every secret (ESO#2975: 500 secrets at 15 s is 2,000 reads a minute). Events carry the logical path
 (`mount/key`) and an increasing index, never a value. The buffer is per node and lost on restart: a consumer
-whose `since` is older than the buffer gets `reset: true` and should re-read everything it watches.
+whose `since` is older than the buffer, or newer than the current index (it saw a previous incarnation of the
+server), gets `reset: true` and should re-read everything it watches.
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ class ChangeFeed:
 
     def since(self, index: int, limit: int = 1000) -> tuple[list[ChangeEvent], bool]:
         """Events after `index` (at most `limit`), and whether some were already dropped (reset)."""
+        if index > self.index:  # the caller saw a previous incarnation (server restart, failover): start over
+            return [], True
         oldest = self.events[0].index if self.events else self.index + 1
         reset = index >= 0 and index + 1 < oldest and index < self.index
         return [e for e in self.events if e.index > index][:limit], reset
 
     async def wait(self, index: int, timeout: float) -> None:
         """Return when there is an event after `index`, or after `timeout` seconds."""
-        if self.index > index or timeout <= 0:
+        if self.index != index or timeout <= 0:  # news, or a caller from a previous incarnation
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.add(fut)

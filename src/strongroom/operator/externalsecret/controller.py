@@ -115,6 +115,8 @@ class ExternalSecretReconciler:
         old = self._target_of.pop(key, None)
         if old is not None:
             self.targets[old].discard(key)
+            if not self.targets[old]:
+                del self.targets[old]
         if target is not None:
             self._target_of[key] = target
             self.targets[target].add(key)
@@ -122,6 +124,8 @@ class ExternalSecretReconciler:
     def _index_uses(self, key: str, touched: set[tuple[tuple[str, str, str], str]] | None) -> None:
         for u in self._uses_of.pop(key, set()):
             self.uses[u].discard(key)
+            if not self.uses[u]:
+                del self.uses[u]
         if touched:
             self._uses_of[key] = set(touched)
             for u in touched:
