@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from strongroom.core._futures import settle
 from strongroom.core.audit.devices import Device
 from strongroom.core.audit.format import FormatOptions, render
 from strongroom.sdk.errors import Unavailable
@@ -84,7 +85,7 @@ class Runner:
                 self.stats.written += len(batch)
                 self.stalled = False
             for _, fut, loop in batch:
-                loop.call_soon_threadsafe(_settle, fut, err)
+                loop.call_soon_threadsafe(settle, fut, err)
 
     async def submit(self, entry: dict[str, Any], timeout: float) -> bool:
         """True when this device durably took the entry within the timeout."""
@@ -116,14 +117,6 @@ class Runner:
         self._pool.shutdown(wait=False, cancel_futures=False)
         self.device.close()
 
-
-def _settle(fut: asyncio.Future[None], err: BaseException | None) -> None:
-    if fut.done():
-        return
-    if err is None:
-        fut.set_result(None)
-    else:
-        fut.set_exception(err)
 
 
 @dataclass

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from strongroom.core._futures import settle
 from strongroom.core.physical import Op, children, prefix_upper_bound
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID"
@@ -101,7 +102,7 @@ class SQLitePhysical:
                     except sqlite3.Error as exc:
                         results.append(exc)
             for (_, fut), err in zip(batch, results, strict=True):
-                loop.call_soon_threadsafe(_settle, fut, err)
+                loop.call_soon_threadsafe(settle, fut, err)
 
     def _apply(self, groups: Sequence[Sequence[Op]]) -> None:
         cur = self._writer.cursor()
@@ -125,11 +126,3 @@ class SQLitePhysical:
             self._reader.close()
         self._writer.close()
 
-
-def _settle(fut: asyncio.Future[None], err: BaseException | None) -> None:
-    if fut.done():
-        return
-    if err is None:
-        fut.set_result(None)
-    else:
-        fut.set_exception(err)
