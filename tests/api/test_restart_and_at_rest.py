@@ -70,7 +70,7 @@ def test_init_unseal_restart_comes_back_sealed(config_server):
     assert client.sys.is_initialized()
     assert client.sys.is_sealed()
     with pytest.raises(hvac.exceptions.VaultDown):
-        client.secrets.kv.v2.read_secret_version(path="db", mount_point="app")
+        client.secrets.kv.v2.read_secret_version(path="db", mount_point="app", raise_on_deleted_version=True)
     # wrong share resets nothing permanently and fails clearly
     client.sys.submit_unseal_keys([keys[4], keys[1], keys[3]])
     assert not client.sys.is_sealed()
